@@ -1,0 +1,3 @@
+from eccr.cli.main import main
+
+main()

@@ -1,0 +1,40 @@
+"""Shared CLI helpers: error reporting, output formats."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+
+import typer
+from rich.console import Console
+
+from eccr.errors import EccrError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def run_app(app: typer.Typer) -> None:
+    """Run the typer app, turning :class:`EccrError` into a one-line coded message and exit status 2."""
+    try:
+        app(standalone_mode=False)
+    except EccrError as err:
+        err_console.print(f"[bold red]error[/] {err}", highlight=False, markup=True, soft_wrap=True)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(1)
+        raise

@@ -1,0 +1,151 @@
+"""Coded, actionable errors and the warning report used by ``--lenient``.
+
+Every error eccr raises for bad input is an :class:`EccrError` with a stable code (``E0xx``), a message
+that says what is wrong and what to do, and a :class:`Location` naming the file, the document id, the line
+and the character offset where it was found. Readers never drop data silently: in lenient mode a
+recoverable problem becomes a :class:`Problem` in a :class:`ProblemReport` (serialisable to JSON) and the
+data involved is still kept.
+
+Codes are grouped: ``E00x`` input/encoding, ``E01x`` spans and offsets, ``E02x`` documents and corpora,
+``E03x`` format syntax, ``E04x`` selection/config, ``E05x`` scoring, ``E06x`` models and training.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a problem was found. Every field is optional; the message names whichever are known.
+
+    ``offset`` is a character offset into the document's original text (not a byte offset); ``line`` is a
+    1-based line number in the input file.
+    """
+
+    file: str | None = None
+    doc_id: str | None = None
+    line: int | None = None
+    offset: int | None = None
+
+    def describe(self) -> str:
+        parts = []
+        if self.file is not None:
+            parts.append(f"file {self.file}")
+        if self.line is not None:
+            parts.append(f"line {self.line}")
+        if self.doc_id is not None:
+            parts.append(f"document {self.doc_id!r}")
+        if self.offset is not None:
+            parts.append(f"offset {self.offset}")
+        return ", ".join(parts)
+
+
+class EccrError(Exception):
+    """Base class of eccr's errors: a code, a message, and where it happened.
+
+    Example:
+        >>> err = EccrError("E010", "span end 12 is past the end of the text (10 characters)",
+        ...                 Location(file="a.jsonl", doc_id="d1", line=3, offset=12))
+        >>> str(err)
+        "[E010] span end 12 is past the end of the text (10 characters) (file a.jsonl, line 3, document 'd1', offset 12)"
+    """
+
+    recoverable = False
+
+    def __init__(self, code: str, message: str, location: Location | None = None) -> None:
+        self.code = code
+        self.message = message
+        self.location = location or Location()
+        where = self.location.describe()
+        super().__init__(f"[{code}] {message}" + (f" ({where})" if where else ""))
+
+    def with_location(self, **changes: Any) -> EccrError:
+        """Return a copy of this error whose location has the given fields filled in (kept if already set)."""
+        current = asdict(self.location)
+        for key, value in changes.items():
+            if current.get(key) is None:
+                current[key] = value
+        clone = type(self)(self.code, self.message, Location(**current))
+        return clone
+
+
+class InputError(EccrError):
+    """The file cannot be read as the format it claims (encoding, syntax, structure)."""
+
+
+class SpanError(EccrError):
+    """A span is invalid for its document (outside the text, empty, overlapping, wrong surface)."""
+
+
+class RecoverableSpanError(SpanError):
+    """A span problem that ``--lenient`` may turn into a warning while keeping the data."""
+
+    recoverable = True
+
+
+class DocumentError(EccrError):
+    """A document or corpus is invalid (empty text, duplicate ids, mismatched texts)."""
+
+
+class RecoverableDocumentError(DocumentError):
+    """A document problem that ``--lenient`` may turn into a warning while keeping the data."""
+
+    recoverable = True
+
+
+class ConfigError(EccrError):
+    """A selector, option, config file or model spec is invalid."""
+
+
+class ScoringError(EccrError):
+    """Gold and predicted corpora cannot be scored together."""
+
+
+class ModelError(EccrError):
+    """A model directory, spec or training run is invalid."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A recoverable problem that lenient reading reported instead of raising."""
+
+    code: str
+    message: str
+    location: Location
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, **asdict(self.location)}
+
+
+@dataclass
+class ProblemReport:
+    """Collects problems while reading. In strict mode the first recoverable problem is raised.
+
+    Readers call :meth:`report` with a recoverable error; it raises unless ``lenient`` is set, in which
+    case the problem is recorded and the caller keeps the data it was about to keep.
+    """
+
+    lenient: bool = False
+    problems: list[Problem] = field(default_factory=list)
+
+    def report(self, error: EccrError) -> None:
+        if not (self.lenient and error.recoverable):
+            raise error
+        self.problems.append(Problem(error.code, error.message, error.location))
+
+    def __len__(self) -> int:
+        return len(self.problems)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"problems": [p.to_dict() for p in self.problems], "count": len(self.problems)},
+            ensure_ascii=False,
+            indent=2,
+        )
+
+    def write(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_json() + "\n", encoding="utf-8")

@@ -1,0 +1,164 @@
+"""The interface every concept model implements, and the registry that maps specs to models.
+
+A model is anything that learns from a :class:`~eccr.corpus.Corpus` and predicts spans for new texts:
+the character CRF, the gazetteer, HF token classification, later instruction-tuned decoders. Training,
+cross-validation, ``eccr predict`` and serving only talk to this interface.
+
+Model specs (``--model`` on the command line):
+
+* ``crf`` / ``dict`` — classical baselines;
+* ``hf:<hub-id-or-local-path>`` — token classification with any HF encoder or decoder.
+
+A saved model is a directory holding ``eccr-model.json`` (``{"kind": ..., "options": {...}, "labels": [...],
+"eccr_version": ...}``) and whatever weights the kind needs (safetensors for neural models), so
+:func:`load_model` needs nothing but the directory.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from eccr.corpus.types import Corpus, Document, Span
+from eccr.errors import ConfigError, Location, ModelError
+
+MODEL_FILE = "eccr-model.json"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A parsed ``--model`` value: the registered kind and, for ``hf:``, the hub id or path."""
+
+    kind: str
+    name_or_path: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> ModelSpec:
+        """Parse ``crf``, ``dict`` or ``hf:<id-or-path>``.
+
+        >>> ModelSpec.parse("hf:./tiny-deberta")
+        ModelSpec(kind='hf', name_or_path='./tiny-deberta')
+        >>> ModelSpec.parse("crf")
+        ModelSpec(kind='crf', name_or_path=None)
+        """
+        kind, sep, rest = text.partition(":")
+        kind = kind.strip()
+        if not kind or (sep and not rest.strip()):
+            raise ConfigError("E044", f"invalid model spec {text!r}; expected e.g. 'crf', 'dict' or 'hf:<id-or-path>'")
+        return cls(kind, rest.strip() or None)
+
+    def __str__(self) -> str:
+        return self.kind if self.name_or_path is None else f"{self.kind}:{self.name_or_path}"
+
+
+class ConceptModel(ABC):
+    """Base class of all models. Subclasses register themselves with :func:`register`.
+
+    Subclasses set ``kind`` and implement :meth:`fit`, :meth:`predict_documents`, :meth:`save_weights`
+    and :meth:`load_weights`. ``options`` is the JSON-serialisable (pydantic-dumped) configuration that,
+    with the weights, fully determines the model.
+    """
+
+    kind: ClassVar[str]
+
+    def __init__(self, spec: ModelSpec, options: Mapping[str, Any] | None = None) -> None:
+        self.spec = spec
+        self.options: dict[str, Any] = dict(options or {})
+        self.labels: list[str] = []
+
+    @abstractmethod
+    def fit(self, train: Corpus, validation: Corpus | None = None, *, run_dir: Path | None = None) -> None:
+        """Learn from ``train``; ``validation`` may drive early stopping or tuning, never the test fold."""
+
+    @abstractmethod
+    def predict_documents(self, documents: list[Document]) -> list[list[Span]]:
+        """Predicted spans for each document (offsets into each document's original text)."""
+
+    def predict(self, corpus: Corpus) -> Corpus:
+        """A corpus with the same ids, texts and meta whose spans are this model's predictions."""
+        docs = list(corpus)
+        predictions = self.predict_documents(docs)
+        return Corpus((d.with_spans(p) for d, p in zip(docs, predictions, strict=True)), source=corpus.source)
+
+    def predict_text(self, text: str) -> list[Span]:
+        return self.predict_documents([Document("text", text)])[0]
+
+    @abstractmethod
+    def save_weights(self, directory: Path) -> None:
+        """Write the learned parameters into ``directory`` (which exists)."""
+
+    @abstractmethod
+    def load_weights(self, directory: Path) -> None:
+        """Read what :meth:`save_weights` wrote."""
+
+    def save(self, directory: str | Path) -> Path:
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        self.save_weights(out)
+        from eccr import __version__
+
+        record = {
+            "kind": self.kind,
+            "spec": str(self.spec),
+            "options": self.options,
+            "labels": self.labels,
+            "eccr_version": __version__,
+        }
+        (out / MODEL_FILE).write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        return out
+
+
+_REGISTRY: dict[str, Callable[[], type[ConceptModel]]] = {}
+
+
+def register(kind: str, loader: Callable[[], type[ConceptModel]]) -> None:
+    """Register a model kind; ``loader`` imports the class lazily so heavy dependencies load on use."""
+    _REGISTRY[kind] = loader
+
+
+def _builtin_registrations() -> None:
+    # Imported lazily: torch/transformers must not load when only the CRF is used.
+    def crf() -> type[ConceptModel]:
+        from eccr.models.crf import CRFModel
+        return CRFModel
+
+    def gazetteer() -> type[ConceptModel]:
+        from eccr.models.dictionary import DictionaryModel
+        return DictionaryModel
+
+    def hf() -> type[ConceptModel]:
+        from eccr.models.token_classification import TokenClassificationModel
+        return TokenClassificationModel
+
+    for kind, loader in (("crf", crf), ("dict", gazetteer), ("hf", hf)):
+        _REGISTRY.setdefault(kind, loader)
+
+
+def model_class(kind: str) -> type[ConceptModel]:
+    _builtin_registrations()
+    if kind not in _REGISTRY:
+        raise ConfigError("E044", f"unknown model kind {kind!r}; choose one of {', '.join(sorted(_REGISTRY))}")
+    return _REGISTRY[kind]()
+
+
+def create_model(spec: str | ModelSpec, options: Mapping[str, Any] | None = None) -> ConceptModel:
+    """A new, untrained model for ``spec`` with ``options`` (validated by the model class)."""
+    parsed = ModelSpec.parse(spec) if isinstance(spec, str) else spec
+    return model_class(parsed.kind)(parsed, options)
+
+
+def load_model(directory: str | Path) -> ConceptModel:
+    """Load a model directory written by :meth:`ConceptModel.save`."""
+    d = Path(directory)
+    record_path = d / MODEL_FILE
+    if not record_path.is_file():
+        raise ModelError("E060", f"{d} is not an eccr model directory (no {MODEL_FILE})", Location(file=str(d)))
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    model = create_model(ModelSpec.parse(record["spec"]), record.get("options"))
+    model.labels = list(record.get("labels", []))
+    model.load_weights(d)
+    return model

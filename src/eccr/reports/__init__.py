@@ -1,0 +1,1 @@
+"""eccr.reports."""
