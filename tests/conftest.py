@@ -42,10 +42,157 @@ def unlabeled_path() -> Path:
 # --- corpus fixtures (owned by corpus/) -------------------------------------------------------------------
 
 
+@pytest.fixture(scope="session")
+def medtxt_corpus(medtxt_path):
+    """MedTxt-CR read once per session with all 13 tags and their attributes (148 documents)."""
+    from eccr.corpus import read_corpus
+
+    return read_corpus(medtxt_path)
+
+
 # --- metrics fixtures (owned by metrics/) -----------------------------------------------------------------
 
 
 # --- experiment / classical model fixtures (owned by experiments/, models/crf, models/dictionary) ---------
 
 
+@pytest.fixture(scope="session")
+def sample_gold():
+    """The bundled synthetic sample corpus (40 documents, inline format)."""
+    from eccr.data import sample_corpus
+
+    return sample_corpus()
+
+
+@pytest.fixture(scope="session")
+def sample_crf(sample_gold, tmp_path_factory):
+    """A CRF trained on the first 30 sample documents (few iterations) and saved; returns (model, directory)."""
+    from eccr.models.base import create_model
+
+    model = create_model("crf", {"max_iterations": 60})
+    model.fit(sample_gold[:30])
+    directory = model.save(tmp_path_factory.mktemp("sample-crf"))
+    return model, directory
+
+
 # --- tokenizer and tiny-model fixtures (owned by align/, models/token_classification, training/) ----------
+
+# align/ (tokenizers trained locally; reuse these in model tests)
+
+#: Characters absent from the tokenizer training text: out of vocabulary for every fixture tokenizer.
+RARE_KANJI = "齟齬鼈鬱"
+
+
+def synthetic_fullwidth_lines(n: int = 300, seed: int = 0) -> list[str]:
+    """Synthetic clinical-style lines full of full-width Latin/digits, units, circled numbers, ｶﾅ."""
+    import random
+
+    rng = random.Random(seed)
+    findings = ["発熱", "咳嗽", "呼吸困難", "胸水貯留", "肝機能障害", "腎機能低下", "浮腫", "頭痛", "嘔気",
+                "腹痛", "皮疹", "貧血", "高血圧", "糖尿病", "肺炎", "心不全"]
+    tests = ["ＣＴ", "ＭＲＩ", "ＣＲＰ", "ＷＢＣ", "ＨｂＡ１ｃ", "ＡＳＴ", "ＡＬＴ", "ＢＮＰ", "Ｘ線"]
+    drugs = ["ｱｾﾄｱﾐﾉﾌｪﾝ", "ﾌﾟﾚﾄﾞﾆｿﾞﾛﾝ", "ロキソプロフェン", "アムロジピン", "インスリン"]
+    circled = "①②③④⑤⑥⑦⑧⑨⑩"
+    units = ["㎎", "ｍｇ", "㎖", "ｍＬ", "㎝", "％", "℃"]
+    digits = "０１２３４５６７８９"
+    lines = []
+    for _ in range(n):
+        number = "".join(rng.choice(digits) for _ in range(rng.randint(1, 3)))
+        lines.append(
+            f"{rng.choice(circled)}{rng.randint(20, 90)}歳{rng.choice(['男性', '女性'])}．"
+            f"{rng.choice(findings)}と{rng.choice(findings)}を認め，{rng.choice(tests)}で"
+            f"{rng.choice(findings)}を指摘された．{rng.choice(drugs)} {number}{rng.choice(units)}を投与し，"
+            f"体温 {rng.choice(digits)}{rng.choice(digits)}．{rng.choice(digits)}℃ となった．"
+        )
+    return lines
+
+
+@pytest.fixture(scope="session")
+def tokenizer_training_texts() -> list[str]:
+    """The bundled sample corpus texts plus 300 synthetic full-width lines (no :data:`RARE_KANJI`)."""
+    from eccr.data import sample_corpus
+
+    texts = [doc.text for doc in sample_corpus()] + synthetic_fullwidth_lines()
+    assert not any(ch in text for text in texts for ch in RARE_KANJI)
+    return texts
+
+
+def _save_tokenizer(tokenizer, tmp_path_factory, name: str) -> Path:
+    directory = tmp_path_factory.mktemp(name)
+    tokenizer.save_pretrained(str(directory))
+    return directory
+
+
+@pytest.fixture(scope="session")
+def unigram_tokenizer_dir(tokenizer_training_texts, tmp_path_factory) -> Path:
+    """Directory of a Unigram (SentencePiece-style, NFKC) encoder tokenizer, 1000 pieces, no byte fallback."""
+    from eccr.pretrain.tokenizer import train_unigram_tokenizer
+
+    tok = train_unigram_tokenizer(tokenizer_training_texts, vocab_size=1000, byte_fallback=False)
+    return _save_tokenizer(tok, tmp_path_factory, "unigram-tokenizer")
+
+
+@pytest.fixture(scope="session")
+def unigram_bytefallback_tokenizer_dir(tokenizer_training_texts, tmp_path_factory) -> Path:
+    """Directory of the same Unigram encoder tokenizer with byte fallback (1256 pieces incl. 256 bytes)."""
+    from eccr.pretrain.tokenizer import train_unigram_tokenizer
+
+    tok = train_unigram_tokenizer(tokenizer_training_texts, vocab_size=1256, byte_fallback=True)
+    return _save_tokenizer(tok, tmp_path_factory, "unigram-bf-tokenizer")
+
+
+@pytest.fixture(scope="session")
+def unigram_decoder_tokenizer_dir(tokenizer_training_texts, tmp_path_factory) -> Path:
+    """Directory of a Unigram tokenizer with byte fallback and decoder special tokens (``<s>`` … BOS only)."""
+    from eccr.pretrain.tokenizer import train_unigram_tokenizer
+
+    tok = train_unigram_tokenizer(tokenizer_training_texts, vocab_size=1256, byte_fallback=True,
+                                  role="decoder")
+    return _save_tokenizer(tok, tmp_path_factory, "unigram-decoder-tokenizer")
+
+
+@pytest.fixture(scope="session")
+def char_tokenizer_dir(tokenizer_training_texts, tmp_path_factory) -> Path:
+    """Directory of a character-level encoder tokenizer (one token per non-space character)."""
+    from eccr.pretrain.tokenizer import train_char_tokenizer
+
+    return _save_tokenizer(train_char_tokenizer(tokenizer_training_texts), tmp_path_factory, "char-tokenizer")
+
+
+# models/token_classification, models/decoders, training/ (tiny from-scratch models on the align/ tokenizers)
+
+#: Size of the tiny test models: hidden 32, one layer, two heads (a fit of a few epochs takes seconds).
+TINY_SIZES = {"hidden": 32, "layers": 1, "heads": 2, "intermediate": 64, "max_length": 128}
+
+
+def build_tiny_model_dir(architecture: str, tokenizer_dir: Path, directory: Path, **sizes) -> Path:
+    """A ``hf:<dir>`` for ``init: from_config``: ``config.json`` of ``architecture`` plus the tokenizer."""
+    from eccr.models.scratch import write_model_dir
+    from eccr.pretrain.tokenizer import load_tokenizer
+
+    return write_model_dir(architecture, load_tokenizer(tokenizer_dir), directory, **{**TINY_SIZES, **sizes})
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(unigram_bytefallback_tokenizer_dir, unigram_decoder_tokenizer_dir, tmp_path_factory):
+    """``tiny_model_dir(architecture, **sizes) -> Path``: a cached tiny model directory per architecture.
+
+    Encoders get the byte-fallback Unigram encoder tokenizer, decoders the decoder one (``<s>`` … BOS only).
+    """
+    from eccr.models.scratch import ARCHITECTURES
+
+    cache: dict[tuple, Path] = {}
+    decoders = {"llama", "mistral", "gpt_neox", "gpt2"}
+
+    def make(architecture: str, **sizes) -> Path:
+        architecture = architecture.replace("-", "_") if architecture.startswith("gpt") else architecture
+        assert architecture in ARCHITECTURES, architecture
+        key = (architecture, tuple(sorted(sizes.items())))
+        if key not in cache:
+            tok = (unigram_decoder_tokenizer_dir if architecture in decoders
+                   else unigram_bytefallback_tokenizer_dir)
+            directory = tmp_path_factory.mktemp(f"tiny-{architecture}")
+            cache[key] = build_tiny_model_dir(architecture, tok, directory, **sizes)
+        return cache[key]
+
+    return make

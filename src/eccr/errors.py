@@ -50,8 +50,10 @@ class EccrError(Exception):
     Example:
         >>> err = EccrError("E010", "span end 12 is past the end of the text (10 characters)",
         ...                 Location(file="a.jsonl", doc_id="d1", line=3, offset=12))
-        >>> str(err)
-        "[E010] span end 12 is past the end of the text (10 characters) (file a.jsonl, line 3, document 'd1', offset 12)"
+        >>> err.code, err.location.describe()
+        ('E010', "file a.jsonl, line 3, document 'd1', offset 12")
+        >>> str(err).endswith("(file a.jsonl, line 3, document 'd1', offset 12)")
+        True
     """
 
     recoverable = False

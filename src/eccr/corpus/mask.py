@@ -75,7 +75,9 @@ def spans_to_bio(spans: Iterable[Span], length: int, *, typed: bool = True, doc_
     return tags
 
 
-def bio_to_spans(tags: Sequence[str], *, default_label: str = DEFAULT_LABEL, repair: bool = True) -> list[Span]:
+def bio_to_spans(
+    tags: Sequence[str], *, default_label: str = DEFAULT_LABEL, repair: bool = True
+) -> list[Span]:
     """Spans from BIO tags (``B``, ``I``, ``O``, optionally ``-label``).
 
     With ``repair`` (default) an ``I`` that does not continue a span of the same label starts a new span,

@@ -73,7 +73,14 @@ class Selector:
                     "'d[certainty=positive]'",
                 )
             conditions = []
-            for cond in _CONDITION.finditer(match.group("conds")):
+            raw_conds = match.group("conds")
+            parsed = _CONDITION.findall(raw_conds)
+            if len(parsed) != raw_conds.count("["):
+                raise ConfigError(
+                    "E040",
+                    f"cannot parse a condition in {part!r}; expected [attr=value], [attr=a|b], [attr!=value]",
+                )
+            for cond in _CONDITION.finditer(raw_conds):
                 values = frozenset(v.strip() for v in cond.group("values").split("|"))
                 if "" in values:
                     raise ConfigError("E040", f"empty value in selector condition {cond.group(0)!r}")

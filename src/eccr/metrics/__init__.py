@@ -1,1 +1,60 @@
-"""eccr.metrics."""
+"""Evaluation: the weighted soft matching score of the paper and every other measure it reports.
+
+The definition of the weighted soft matching (WSM) and marker matching scores is stated in full in
+:mod:`eccr.metrics.wsm`; the length strata rule in :mod:`eccr.metrics.strata`; the JMED-LLM scores, and
+where the JMED-LLM script differs, in :mod:`eccr.metrics.jmedllm`. Metrics depend only on
+:mod:`eccr.corpus` and numpy.
+
+>>> from eccr.metrics import score, summarize_folds
+"""
+
+from eccr.metrics.pairing import DocumentPair, pair_documents
+from eccr.metrics.report import (
+    DEFAULT_P,
+    PRF,
+    DocumentScore,
+    LengthStratum,
+    MacroPRF,
+    ScoreReport,
+    format_p,
+    parse_p,
+)
+from eccr.metrics.score import DocumentTotals, document_totals, score
+from eccr.metrics.stats import (
+    BootstrapInterval,
+    FoldSummary,
+    PairedComparison,
+    bootstrap_interval,
+    compare_systems,
+    document_average,
+    summarize_folds,
+)
+from eccr.metrics.token import char_tokens, resolve_tokenizer, simple_tokens
+from eccr.metrics.wsm import holder_norm
+
+__all__ = [
+    "DEFAULT_P",
+    "PRF",
+    "BootstrapInterval",
+    "DocumentPair",
+    "DocumentScore",
+    "DocumentTotals",
+    "FoldSummary",
+    "LengthStratum",
+    "MacroPRF",
+    "PairedComparison",
+    "ScoreReport",
+    "bootstrap_interval",
+    "char_tokens",
+    "compare_systems",
+    "document_average",
+    "document_totals",
+    "format_p",
+    "holder_norm",
+    "pair_documents",
+    "parse_p",
+    "resolve_tokenizer",
+    "score",
+    "simple_tokens",
+    "summarize_folds",
+]

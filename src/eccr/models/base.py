@@ -48,7 +48,9 @@ class ModelSpec:
         kind, sep, rest = text.partition(":")
         kind = kind.strip()
         if not kind or (sep and not rest.strip()):
-            raise ConfigError("E044", f"invalid model spec {text!r}; expected e.g. 'crf', 'dict' or 'hf:<id-or-path>'")
+            raise ConfigError(
+                "E044", f"invalid model spec {text!r}; expected e.g. 'crf', 'dict' or 'hf:<id-or-path>'"
+            )
         return cls(kind, rest.strip() or None)
 
     def __str__(self) -> str:
@@ -108,7 +110,9 @@ class ConceptModel(ABC):
             "labels": self.labels,
             "eccr_version": __version__,
         }
-        (out / MODEL_FILE).write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        (out / MODEL_FILE).write_text(
+            json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
         return out
 
 
@@ -124,14 +128,17 @@ def _builtin_registrations() -> None:
     # Imported lazily: torch/transformers must not load when only the CRF is used.
     def crf() -> type[ConceptModel]:
         from eccr.models.crf import CRFModel
+
         return CRFModel
 
     def gazetteer() -> type[ConceptModel]:
         from eccr.models.dictionary import DictionaryModel
+
         return DictionaryModel
 
     def hf() -> type[ConceptModel]:
         from eccr.models.token_classification import TokenClassificationModel
+
         return TokenClassificationModel
 
     for kind, loader in (("crf", crf), ("dict", gazetteer), ("hf", hf)):
@@ -141,7 +148,9 @@ def _builtin_registrations() -> None:
 def model_class(kind: str) -> type[ConceptModel]:
     _builtin_registrations()
     if kind not in _REGISTRY:
-        raise ConfigError("E044", f"unknown model kind {kind!r}; choose one of {', '.join(sorted(_REGISTRY))}")
+        raise ConfigError(
+            "E044", f"unknown model kind {kind!r}; choose one of {', '.join(sorted(_REGISTRY))}"
+        )
     return _REGISTRY[kind]()
 
 
@@ -156,7 +165,9 @@ def load_model(directory: str | Path) -> ConceptModel:
     d = Path(directory)
     record_path = d / MODEL_FILE
     if not record_path.is_file():
-        raise ModelError("E060", f"{d} is not an eccr model directory (no {MODEL_FILE})", Location(file=str(d)))
+        raise ModelError(
+            "E060", f"{d} is not an eccr model directory (no {MODEL_FILE})", Location(file=str(d))
+        )
     record = json.loads(record_path.read_text(encoding="utf-8"))
     model = create_model(ModelSpec.parse(record["spec"]), record.get("options"))
     model.labels = list(record.get("labels", []))

@@ -1,0 +1,80 @@
+"""``eccr show CORPUS --id ID``: render one document with its concepts highlighted in the terminal.
+
+Each label gets its own colour; a span's label is printed right after it as ``[label]`` so labels stay
+visible without colour (``NO_COLOR``, pipes). A table below lists every span with offsets, label, attrs and
+surface; overlapping spans are all listed (the text shows the later one's colour where they overlap).
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from eccr.cli.common import console
+from eccr.cli.convert import FromOpt, SelectOpt
+
+PALETTE = ("bold red", "bold blue", "bold green", "bold magenta", "bold cyan", "bold yellow",
+           "red", "blue", "green", "magenta", "cyan", "yellow", "bright_black")
+
+
+def render_document(doc: object, *, labels_inline: bool = True) -> list[object]:
+    """Rich renderables for ``doc``: a title, the highlighted text and a span table."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from eccr.corpus.types import Document
+
+    assert isinstance(doc, Document)
+    labels = sorted({s.label for s in doc.spans})
+    styles = {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(labels)}
+    tags: dict[int, str] = {}  # text offset -> the "[label]" tags printed there (after spans ending there)
+    if labels_inline:
+        for span in doc.spans:
+            tags[span.end] = tags.get(span.end, "") + f"[{span.label}]"
+    cuts = sorted(tags)
+    shift = list(itertools.accumulate(len(tags[c]) for c in cuts))  # characters inserted up to each cut
+
+    def rendered(offset: int) -> int:
+        """Offset in the rendered text of the character at ``offset`` (tags at ``offset`` come before it)."""
+        index = bisect.bisect_right(cuts, offset)
+        return offset + (shift[index - 1] if index else 0)
+
+    text = Text()
+    previous = 0
+    for cut in cuts:
+        text.append(doc.text[previous:cut])
+        for tag in tags[cut].replace("][", "]\0[").split("\0"):
+            text.append(tag, style=f"dim {styles[tag[1:-1]]}")
+        previous = cut
+    text.append(doc.text[previous:])
+    for span in doc.spans:
+        last = rendered(span.end - 1)
+        text.stylize(f"{styles[span.label]} underline", rendered(span.start), last + 1)
+    title = Text(f"{doc.id}  ({len(doc.text)} characters, {len(doc.spans)} spans)", style="bold")
+    table = Table(show_header=True, header_style="bold")
+    for column in ("start", "end", "label", "attrs", "text"):
+        table.add_column(column, justify="right" if column in ("start", "end") else "left")
+    for span in doc.spans:
+        attrs = ", ".join(f"{k}={v}" for k, v in span.attrs.items())
+        table.add_row(str(span.start), str(span.end), Text(span.label, style=styles[span.label]), attrs,
+                      doc.text[span.start : span.end])
+    return [title, text, table]
+
+
+def command(
+    corpus: Annotated[Path, typer.Argument(help="Corpus file or directory.")],
+    doc_id: Annotated[str, typer.Option("--id", help="Id of the document to show.")],
+    from_format: FromOpt = None,
+    select: SelectOpt = None,
+    no_labels: Annotated[bool, typer.Option(help="Do not print [label] after each span.")] = False,
+) -> None:
+    """Show one document with its concepts highlighted and labelled."""
+    from eccr.corpus.io import read_corpus
+
+    doc = read_corpus(corpus, from_format, select=select).get(doc_id)
+    for renderable in render_document(doc, labels_inline=not no_labels):
+        console.print(renderable, highlight=False)

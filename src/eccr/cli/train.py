@@ -1,0 +1,50 @@
+"""``eccr train``: fit a model on a corpus and save it as a model directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def command(
+    corpus: Annotated[Path, typer.Argument(help="Training corpus (any format eccr reads).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Model directory to write.")],
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Model spec: crf, dict or hf:<id-or-path>.")
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="Experiment YAML.")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Override KEY=VALUE, e.g. model.options.c2=0.05.")
+    ] = None,
+    select: Annotated[
+        str | None, typer.Option("--select", help="Span selector, e.g. 'd\\[certainty=positive]'.")
+    ] = None,
+    from_: Annotated[
+        str | None, typer.Option("--from", help="Corpus format (default: from the extension).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed (validation split, model).")] = None,
+    lenient: Annotated[bool, typer.Option("--lenient", help="Keep data with recoverable problems.")] = False,
+) -> None:
+    """Train MODEL on CORPUS (holding out validation_fraction for validation) and save it to --out."""
+    from eccr.cli.common import console
+    from eccr.experiments.config import load_config
+    from eccr.experiments.runner import load_corpus, train_model
+
+    cfg = load_config(
+        config,
+        overrides=set_ or [],
+        model__spec=model,
+        corpus__path=str(corpus),
+        corpus__format=from_,
+        corpus__select=select,
+        corpus__lenient=lenient or None,
+        seed=seed,
+    )
+    result = train_model(load_corpus(cfg), cfg, out)
+    console.print(
+        f"trained {cfg.model.spec} on {result.n_train} documents ({result.n_validation} validation) "
+        f"in {result.fit_s:.1f} s; saved to {result.out_dir}",
+        highlight=False,
+    )

@@ -1,0 +1,358 @@
+"""JMED-LLM CSV (``tag,question,answer``): documents with lists of concept strings but no offsets.
+
+The format
+----------
+One row per document, with the header ``tag,question,answer`` (an optional fourth column ``id`` is eccr's
+extension, see below):
+
+* ``tag``: the concept type asked for (``d`` in MRNER-disease); it becomes the label of every span.
+* ``question``: an instruction line, then the document inside ``「…」``. The document is the text between
+  the **first** ``「`` after the instruction line (the first line of ``question``) and the **last** ``」``.
+  Everything around it (the instruction with its newline, anything after the last ``」``) is kept in
+  ``meta["jmedllm"]`` so the writer reproduces the row exactly.
+* ``answer``: a Python list literal of strings, parsed with :func:`ast.literal_eval` (never ``eval``).
+  A malformed literal, a value that is not a list, or an item that is not a non-empty string is an
+  :class:`~eccr.errors.InputError` (``E036``) naming the file, CSV line and document id.
+
+From strings to spans
+---------------------
+The listed strings carry no offsets, so **every occurrence** of every listed string is marked (occurrences
+may overlap). Spans are the maximal runs of the resulting binary character mask: overlapping *and
+adjacent* occurrences merge into one span (the paper's binary labels). The listed strings themselves are
+never lost: ``meta["answers"]`` holds them, in file order with duplicates, and :func:`answer_strings` is
+the accessor for document-level string-set metrics (JMED-LLM's string-set F1).
+
+A listed string that does not occur in its document is a recoverable problem ``E017``: it is raised, or
+with ``--lenient`` recorded in the problem report; either way it stays in ``meta["answers"]``.
+
+Document ids and ``meta``
+-------------------------
+The CSV has no id column, so a document's id is ``<file stem>-<row:04d>`` with ``row`` the 1-based data
+row (``mrner_disease-0001`` for the first row of ``mrner_disease.csv``). If the file has an ``id`` column
+its values are used instead. ``meta`` holds:
+
+* ``answers`` — ``list[str]``, the listed strings exactly as in the file;
+* ``jmedllm`` — ``{"tag", "instruction", "suffix", "answer_literal"}``: the ``tag`` column, the part of
+  ``question`` before the document's ``「`` (instruction line and newline), the part after its ``」``,
+  and the ``answer`` cell verbatim;
+* ``line`` — the 1-based CSV line on which the row starts.
+
+Writing
+-------
+The writer produces ``tag,question,answer`` rows (``\\n`` line ends, minimal quoting, which reproduces
+the JMED-LLM files byte for byte). A row's answer list is ``meta["answers"]`` **when those strings still
+describe the document's spans** (marking them gives exactly the document's spans), written as the
+original ``answer`` cell when that cell parses to the same list; otherwise — e.g. for a model's
+predictions, which keep the gold ``meta`` — the list is the distinct span surfaces in text order. Ids are
+written only with ``with_ids=True`` (an extra ``id`` column).
+
+>>> import tempfile, pathlib
+>>> from eccr.errors import ProblemReport
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "demo.csv"
+>>> row = 'd,"所見は？\\n「発熱と咳嗽，発熱」","[\\'発熱\\', \\'咳嗽\\']"'
+>>> _ = path.write_text("tag,question,answer\\n" + row + "\\n", encoding="utf-8")
+>>> doc = read(path, ProblemReport())[0]
+>>> doc.id, doc.text, [doc.span_text(s) for s in doc.spans], doc.meta["answers"]
+('demo-0001', '発熱と咳嗽，発熱', ['発熱', '咳嗽', '発熱'], ['発熱', '咳嗽'])
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from eccr.corpus.mask import mask_to_spans, spans_to_mask
+from eccr.corpus.types import Document, Span
+from eccr.corpus.validation import CheckedDocuments, UniqueIds, check_not_empty, read_text_file
+from eccr.errors import InputError, Location, ProblemReport, RecoverableSpanError
+
+EXTENSIONS: tuple[str, ...] = (".csv",)
+
+#: Columns of a JMED-LLM file; ``id`` is eccr's optional extension.
+COLUMNS: tuple[str, ...] = ("tag", "question", "answer")
+ID_COLUMN = "id"
+
+#: meta key holding the listed answer strings (``list[str]``).
+ANSWERS_KEY = "answers"
+#: meta key holding what the writer needs to reproduce the row (tag, instruction, suffix, answer cell).
+FORMAT_KEY = "jmedllm"
+
+#: Instruction written for documents that were not read from JMED-LLM (MRNER-disease's case-report line).
+DEFAULT_INSTRUCTION = (
+    "以下の症例報告において、患者に実際に認められた病変や症状の存在を示す異常などの所見を表す表現は？\n"
+)
+DEFAULT_TAG = "d"
+
+OPEN, CLOSE = "「", "」"
+
+
+# --- string sets ------------------------------------------------------------------------------------------
+
+
+def find_occurrences(text: str, needle: str) -> list[tuple[int, int]]:
+    """Every occurrence of ``needle`` in ``text`` as ``(start, end)``, overlapping occurrences included.
+
+    >>> find_occurrences("ああああ", "ああ")
+    [(0, 2), (1, 3), (2, 4)]
+    """
+    if not needle:
+        raise ValueError("cannot search for an empty string")
+    found = []
+    start = text.find(needle)
+    while start != -1:
+        found.append((start, start + len(needle)))
+        start = text.find(needle, start + 1)
+    return found
+
+
+def strings_to_spans(text: str, strings: Sequence[str], label: str) -> tuple[list[Span], list[str]]:
+    """Spans marking every occurrence of every string (merged runs of the binary mask), and missing strings.
+
+    >>> strings_to_spans("発熱咳嗽と発熱", ["発熱", "咳嗽", "頭痛"], "d")
+    ([Span(0, 4, 'd'), Span(5, 7, 'd')], ['頭痛'])
+    """
+    occurrences: list[Span] = []
+    missing: list[str] = []
+    for string in strings:
+        found = find_occurrences(text, string)
+        if not found:
+            missing.append(string)
+        occurrences.extend(Span(s, e, label) for s, e in found)
+    return mask_to_spans(spans_to_mask(occurrences, len(text)), label), missing
+
+
+def answer_strings(document: Document) -> list[str]:
+    """The document-level answer strings of ``document``, for JMED-LLM string-set metrics.
+
+    ``meta["answers"]`` when the document was read from JMED-LLM (the listed strings, in file order, with
+    duplicates); otherwise the distinct surfaces of its spans in text order (e.g. for predictions). Callers
+    that score sets take ``set(...)`` of the result.
+
+    >>> answer_strings(Document("p", "発熱と咳嗽と発熱", [Span(0, 2), Span(3, 5), Span(6, 8)]))
+    ['発熱', '咳嗽']
+    """
+    answers = document.meta.get(ANSWERS_KEY)
+    if answers is not None:
+        return list(answers)
+    return span_surfaces(document)
+
+
+def span_surfaces(document: Document) -> list[str]:
+    """Distinct span surfaces of ``document`` in text order."""
+    return list(dict.fromkeys(document.span_text(s) for s in document.spans))
+
+
+# --- reading ----------------------------------------------------------------------------------------------
+
+
+def split_question(question: str, location: Location) -> tuple[str, str, str]:
+    """``(instruction, document, suffix)`` of a ``question`` cell (see the module docstring for the rule).
+
+    >>> split_question("指示「文」\\n「症例「引用」の所見」。", Location())
+    ('指示「文」\\n', '症例「引用」の所見', '。')
+    """
+    newline = question.find("\n")
+    open_at = question.find(OPEN, newline + 1 if newline != -1 else 0)
+    close_at = question.rfind(CLOSE)
+    if open_at == -1 or close_at < open_at:
+        missing = OPEN if open_at == -1 else CLOSE
+        raise InputError(
+            "E035",
+            f"the question has no document in 「…」 (no {missing} after the instruction line); JMED-LLM puts "
+            "the document between the first 「 after the instruction and the last 」",
+            location,
+        )
+    return question[:open_at], question[open_at + 1 : close_at], question[close_at + 1 :]
+
+
+def parse_answer(cell: str, location: Location) -> list[str]:
+    """The list of strings in an ``answer`` cell, parsed with :func:`ast.literal_eval` only.
+
+    >>> parse_answer("['発熱', '咳嗽']", Location())
+    ['発熱', '咳嗽']
+    >>> parse_answer("['発熱', 3]", Location(line=4))
+    Traceback (most recent call last):
+    ...
+    eccr.errors.InputError: [E036] answer item 1 is int 3, expected a non-empty string (line 4)
+    """
+    try:
+        value = ast.literal_eval(cell.strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as err:
+        detail = getattr(err, "msg", None) or str(err) or type(err).__name__
+        raise InputError(
+            "E036",
+            f"answer {_preview(cell)} is not a Python list literal ({detail}); "
+            "expected e.g. ['発熱', '咳嗽']",
+            location,
+        ) from None
+    if not isinstance(value, list):
+        raise InputError(
+            "E036", f"answer is a {type(value).__name__}, expected a list of strings: {_preview(cell)}",
+            location,
+        )
+    for index, item in enumerate(value):
+        if not isinstance(item, str) or not item:
+            raise InputError(
+                "E036", f"answer item {index} is {type(item).__name__} {item!r}, expected a non-empty string",
+                location,
+            )
+    return value
+
+
+def _preview(cell: str, limit: int = 60) -> str:
+    return repr(cell if len(cell) <= limit else cell[:limit] + "…")
+
+
+def _rows(text: str, file: str) -> list[tuple[int, list[str]]]:
+    """CSV records with the 1-based line on which each starts."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows = []
+    start_line = 1
+    try:
+        for row in reader:
+            rows.append((start_line, row))
+            start_line = reader.line_num + 1
+    except csv.Error as err:
+        raise InputError("E035", f"malformed CSV: {err}", Location(file=file, line=reader.line_num)) from None
+    return rows
+
+
+def read(path: Path, report: ProblemReport, *, label: str | None = None, **options: Any) -> list[Document]:
+    """Read a JMED-LLM CSV file.
+
+    Args:
+        path: the ``.csv`` file.
+        report: receives recoverable problems (``E017`` string not found,
+            ``E020`` empty document, ``E021`` duplicate id).
+        label: span label; by default each row's ``tag`` (``d``).
+    """
+    if options:
+        raise TypeError(f"unknown jmedllm reader options: {', '.join(sorted(options))}")
+    file = str(path)
+    rows = _rows(read_text_file(path), file)
+    if not rows:
+        raise InputError("E035", "the file is empty; expected the header tag,question,answer",
+                         Location(file=file))
+    header_line, header = rows[0]
+    columns = {name: header.index(name) for name in (*COLUMNS, ID_COLUMN) if name in header}
+    missing = [name for name in COLUMNS if name not in columns]
+    if missing:
+        raise InputError(
+            "E035", f"header {header!r} lacks column(s) {', '.join(missing)}; expected tag,question,answer",
+            Location(file=file, line=header_line),
+        )
+    ids = UniqueIds(report)
+    documents = CheckedDocuments()
+    for row_number, (line, row) in enumerate(rows[1:], start=1):
+        if len(row) != len(header):
+            raise InputError(
+                "E035", f"row has {len(row)} fields, the header has {len(header)}",
+                Location(file=file, line=line),
+            )
+        raw_id = row[columns[ID_COLUMN]] if ID_COLUMN in columns else f"{path.stem}-{row_number:04d}"
+        doc_id = ids.claim(raw_id, Location(file=file, line=line))
+        location = Location(file=file, doc_id=doc_id, line=line)
+        tag = row[columns["tag"]]
+        instruction, text, suffix = split_question(row[columns["question"]], location)
+        answer_cell = row[columns["answer"]]
+        answers = parse_answer(answer_cell, location)
+        check_not_empty(doc_id, text, report, location)
+        spans, not_found = strings_to_spans(text, answers, label or tag or DEFAULT_TAG)
+        for string in not_found:
+            report.report(RecoverableSpanError(
+                "E017",
+                f"listed answer string {string!r} does not occur in the document; it is kept in "
+                f"meta[{ANSWERS_KEY!r}] but marks no span",
+                location,
+            ))
+        meta = {
+            ANSWERS_KEY: answers,
+            FORMAT_KEY: {
+                "tag": tag, "instruction": instruction, "suffix": suffix, "answer_literal": answer_cell,
+            },
+            "line": line,
+        }
+        documents.append(Document(doc_id, text, spans, meta))
+    return documents
+
+
+# --- writing ----------------------------------------------------------------------------------------------
+
+
+def answers_for(document: Document) -> tuple[list[str], str]:
+    """The answer list to write for ``document`` and its cell text (see "Writing" in the module docstring)."""
+    stored = document.meta.get(ANSWERS_KEY)
+    if stored is not None:
+        spans, _ = strings_to_spans(document.text, list(stored), DEFAULT_TAG)
+        if [(s.start, s.end) for s in spans] == [(s.start, s.end) for s in document.spans]:
+            answers = list(stored)
+            literal = (document.meta.get(FORMAT_KEY) or {}).get("answer_literal")
+            if literal is not None and _parses_to(literal, answers):
+                return answers, literal
+            return answers, repr(answers)
+    answers = span_surfaces(document)
+    return answers, repr(answers)
+
+
+def _parses_to(literal: str, answers: list[str]) -> bool:
+    try:
+        return ast.literal_eval(literal.strip()) == answers
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return False
+
+
+def row_for(document: Document, *, instruction: str, tag: str, with_ids: bool, file: str) -> list[str]:
+    """The CSV row of one document; checks the question splits back into the same text."""
+    stored: dict[str, Any] = dict(document.meta.get(FORMAT_KEY) or {})
+    row_tag = stored.get("tag", tag)
+    prefix = stored.get("instruction", instruction)
+    suffix = stored.get("suffix", "")
+    question = f"{prefix}{OPEN}{document.text}{CLOSE}{suffix}"
+    location = Location(file=file, doc_id=document.id)
+    if split_question(question, location)[1] != document.text:
+        raise InputError(
+            "E035",
+            "cannot write this document: its instruction or suffix contains 「 or 」 in a place that would "
+            "change where the document starts or ends on reading; use an instruction without 「 after its "
+            "first line and a suffix without 」",
+            location,
+        )
+    _, cell = answers_for(document)
+    row = [row_tag, question, cell]
+    if with_ids:
+        row.append(document.id)
+    return row
+
+
+def write(
+    documents: Sequence[Document],
+    path: Path,
+    *,
+    instruction: str = DEFAULT_INSTRUCTION,
+    tag: str = DEFAULT_TAG,
+    with_ids: bool = False,
+    **options: Any,
+) -> None:
+    """Write documents as a JMED-LLM CSV file.
+
+    Args:
+        documents: the documents; those read from JMED-LLM keep their instruction, tag and answer cell.
+        path: the ``.csv`` file to write.
+        instruction: instruction (ending in a newline) for documents without ``meta["jmedllm"]``.
+        tag: ``tag`` column for documents without ``meta["jmedllm"]``.
+        with_ids: add an ``id`` column so document ids survive a round trip.
+    """
+    if options:
+        raise TypeError(f"unknown jmedllm writer options: {', '.join(sorted(options))}")
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([*COLUMNS, ID_COLUMN] if with_ids else list(COLUMNS))
+    for document in documents:
+        writer.writerow(
+            row_for(document, instruction=instruction, tag=tag, with_ids=with_ids, file=str(path))
+        )
+    path.write_text(buffer.getvalue(), encoding="utf-8", newline="")

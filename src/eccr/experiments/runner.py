@@ -1,0 +1,547 @@
+"""Training, cross-validation and prediction for any :class:`~eccr.models.base.ConceptModel`.
+
+The runner knows nothing about particular models: it builds one with
+:func:`~eccr.models.base.create_model` from the config's spec and options, fits it on a training corpus
+(passing the validation corpus for early stopping or tuning), predicts, and scores with
+:func:`eccr.metrics.score`. The CRF, the gazetteer and HF token classification all go through the same
+code, so their figures are comparable.
+
+Run directory written by :func:`cross_validate` (documented in ``docs/experiments.md``)::
+
+    DIR/resolved.yaml              the fully resolved ExperimentConfig
+    DIR/folds.json                 the fold assignment (reusable with --folds-file)
+    DIR/fold-<k>/predictions.jsonl the model's spans for the fold's test documents
+    DIR/fold-<k>/gold.jsonl        the gold spans of those documents (so the directory is self-contained)
+    DIR/fold-<k>/scores.json       eccr.metrics.score(...).to_dict() on the test documents, by length
+    DIR/fold-<k>/fold.json         sizes, chosen options, fit/predict wall time
+    DIR/fold-<k>/search.json       grid-search trials on the validation split (only with ``search``)
+    DIR/fold-<k>/model/            the trained model (only with ``save_models``)
+    DIR/summary.json               mean (SD) and pooled scores, per-fold figures, run info and versions
+    DIR/summary.md, summary.csv    the same for people and spreadsheets
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from eccr.corpus.types import Corpus, Document
+from eccr.errors import ConfigError, Location
+from eccr.experiments.config import ExperimentConfig
+from eccr.experiments.folds import FOLDS_FILE, Fold, FoldPlan, make_folds, read_folds, split_validation
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from eccr.metrics.report import ScoreReport
+    from eccr.models.base import ConceptModel
+
+SUMMARY_JSON = "summary.json"
+SUMMARY_MD = "summary.md"
+SUMMARY_CSV = "summary.csv"
+TRAINING_JSON = "training.json"
+
+#: Distributions whose versions every run records (those not installed are left out).
+RECORDED_PACKAGES = (
+    "eccr",
+    "numpy",
+    "pydantic",
+    "python-crfsuite",
+    "torch",
+    "transformers",
+    "tokenizers",
+    "peft",
+    "accelerate",
+    "fugashi",
+    "unidic-lite",
+)
+
+
+def environment() -> dict[str, Any]:
+    """Python, platform and library versions, for reproducibility records."""
+    from importlib import metadata
+
+    from eccr import __version__
+
+    packages = {}
+    for name in RECORDED_PACKAGES:
+        try:
+            packages[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    packages["eccr"] = __version__
+    return {"python": sys.version.split()[0], "platform": platform.platform(), "packages": packages}
+
+
+def load_corpus(config: ExperimentConfig) -> Corpus:
+    """Read ``config.corpus`` (path, format, selector, leniency)."""
+    from eccr.corpus.io import read_corpus
+
+    if config.corpus.path is None:
+        raise ConfigError(
+            "E045", "invalid config key 'corpus.path': no corpus given (pass CORPUS or set corpus.path)"
+        )
+    return read_corpus(
+        config.corpus.path, config.corpus.format, select=config.corpus.select, lenient=config.corpus.lenient
+    )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+class _Progress:
+    """A rich progress bar over folds (or a silent stand-in), with a phase description."""
+
+    def __init__(self, enabled: bool, total: int, console: Console | None, title: str) -> None:
+        self.enabled = enabled
+        self.title = title
+        if enabled:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console or Console(stderr=True),
+            )
+            self._task = self._progress.add_task(title, total=total)
+
+    @contextmanager
+    def running(self) -> Iterator[_Progress]:
+        if not self.enabled:
+            yield self
+            return
+        with self._progress:
+            yield self
+
+    def phase(self, text: str) -> None:
+        if self.enabled:
+            self._progress.update(self._task, description=f"{self.title}: {text}")
+
+    def advance(self) -> None:
+        if self.enabled:
+            self._progress.advance(self._task)
+
+
+@dataclass(frozen=True)
+class FoldResult:
+    """What one fold produced: sizes, the options used, timings, the test report and the predictions."""
+
+    index: int
+    n_train: int
+    n_validation: int
+    n_test: int
+    options: Mapping[str, Any]
+    fit_s: float
+    predict_s: float
+    wall_s: float
+    report: ScoreReport
+    predictions: Corpus
+
+    def info(self) -> dict[str, Any]:
+        return {
+            "fold": self.index,
+            "n_train": self.n_train,
+            "n_validation": self.n_validation,
+            "n_test": self.n_test,
+            "fit_s": round(self.fit_s, 3),
+            "predict_s": round(self.predict_s, 3),
+            "wall_s": round(self.wall_s, 3),
+            "options": dict(self.options),
+        }
+
+
+@dataclass(frozen=True)
+class CVResult:
+    """A finished cross-validation: folds, pooled report over all test documents, fold summary, timing."""
+
+    config: ExperimentConfig
+    plan: FoldPlan
+    folds: tuple[FoldResult, ...]
+    pooled: ScoreReport
+    summary: Any  # eccr.metrics.FoldSummary
+    wall_s: float
+    started_at: str
+    out_dir: Path | None
+
+    def run_info(self) -> dict[str, Any]:
+        return {
+            "model": self.config.model.spec,
+            "corpus": self.config.corpus.path,
+            "select": self.config.corpus.select,
+            "folds": self.plan.k,
+            "seed": self.plan.seed,
+            "documents": len(self.plan.ids),
+            "started_at": self.started_at,
+            "wall_s": round(self.wall_s, 3),
+            "fold_wall_s": [round(f.wall_s, 3) for f in self.folds],
+            "environment": environment(),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """``summary.json``: the fold summary's keys (``wsm`` …) plus ``fold_results`` and ``run``."""
+        from eccr.metrics.report import format_p
+
+        data = dict(self.summary.to_dict())
+        data["fold_results"] = [
+            {**f.info(), "wsm": {format_p(p): f.report.wsm[p].to_dict() for p in f.report.p_values}}
+            for f in self.folds
+        ]
+        data["run"] = self.run_info()
+        return data
+
+    def rows(self) -> list[dict[str, Any]]:
+        """``summary.csv`` rows: one per score and metric with mean, SD, pooled and each fold's value."""
+        return list(self.summary.rows())
+
+    def to_markdown(self) -> str:
+        from eccr.metrics.report import format_p
+        from eccr.reports.tables import markdown_table
+
+        info = self.run_info()
+        lines = [
+            f"# Cross-validation: {info['model']}",
+            "",
+            f"- corpus: `{info['corpus']}`" + (f", selection `{info['select']}`" if info["select"] else ""),
+            f"- {info['documents']} documents, {info['folds']} folds, seed {info['seed']}; "
+            f"started {info['started_at']}, wall time {info['wall_s']:.1f} s",
+            f"- eccr {info['environment']['packages'].get('eccr')}, Python {info['environment']['python']}",
+            "",
+            self.summary.to_markdown(),
+            "",
+            "## Folds",
+            "",
+        ]
+        first_p = self.pooled.p_values[0]
+        fold_rows = [
+            {
+                "fold": f.index,
+                "train": f.n_train,
+                "validation": f.n_validation,
+                "test": f.n_test,
+                **{f"wsm F1 p={format_p(p)}": f.report.wsm[p].f1 for p in f.report.p_values},
+                "fit s": f"{f.fit_s:.1f}",
+                "predict s": f"{f.predict_s:.1f}",
+            }
+            for f in self.folds
+        ]
+        lines.append(markdown_table(fold_rows, float_format="{:.4f}"))
+        if self.pooled.by_length is not None:
+            lines += ["", f"## Pooled wsm by gold span length (p={format_p(first_p)})", ""]
+            length_rows = [
+                {
+                    "length": name,
+                    "gold": s.gold_spans,
+                    "pred": s.pred_spans,
+                    "precision": s.wsm[first_p].precision,
+                    "recall": s.wsm[first_p].recall,
+                    "f1": s.wsm[first_p].f1,
+                }
+                for name, s in self.pooled.by_length.items()
+            ]
+            lines.append(markdown_table(length_rows))
+        return "\n".join(lines) + "\n"
+
+    def write(self, directory: Path) -> None:
+        from eccr.reports.tables import write_csv
+
+        _write_json(directory / SUMMARY_JSON, self.to_dict())
+        (directory / SUMMARY_MD).write_text(self.to_markdown(), encoding="utf-8")
+        write_csv(directory / SUMMARY_CSV, self.rows())
+
+
+def uses_validation(spec: str) -> bool:
+    """Whether the model kind learns anything from a validation corpus (early stopping, tuning).
+
+    Model classes say so with a ``uses_validation`` class attribute (default True). ``eccr train`` holds out
+    no validation documents for a model that would ignore them (the CRF and the gazetteer).
+    """
+    from eccr.models.base import ModelSpec, model_class
+
+    return bool(getattr(model_class(ModelSpec.parse(spec).kind), "uses_validation", True))
+
+
+def plan_folds(corpus: Corpus, config: ExperimentConfig) -> FoldPlan:
+    """The folds for ``corpus``: read from ``config.folds_file`` (checked against the corpus) or drawn."""
+    if config.folds_file is not None:
+        return read_folds(config.folds_file, corpus.ids)
+    return make_folds(
+        corpus.ids, k=config.folds, seed=config.seed, validation_fraction=config.validation_fraction
+    )
+
+
+def run_fold(
+    corpus: Corpus,
+    fold: Fold,
+    config: ExperimentConfig,
+    fold_dir: Path | None,
+    progress: _Progress | None = None,
+) -> FoldResult:
+    """Fit on the fold's training split (validation passed along), predict and score its test split."""
+    from eccr.experiments.search import grid_search
+    from eccr.metrics import score
+    from eccr.models.base import create_model
+
+    started = time.perf_counter()
+    train, validation, test = (corpus.subset(ids) for ids in (fold.train, fold.validation, fold.test))
+    options: dict[str, Any] = dict(config.model.options)
+    if config.search:
+
+        def on_trial(number: int, total: int, trial: Any) -> None:
+            if progress is not None:
+                progress.phase(
+                    f"fold {fold.index}: search {number}/{total} (validation F1 {trial.validation_f1:.3f})"
+                )
+
+        result = grid_search(
+            config.model.spec, options, config.search, train, validation, p=config.p[0], on_trial=on_trial
+        )
+        options = dict(result.best_options)
+        if fold_dir is not None:
+            _write_json(fold_dir / "search.json", result.to_dict())
+    if progress is not None:
+        progress.phase(f"fold {fold.index}: fit on {len(train)} documents")
+    model = create_model(config.model.spec, options)
+    fit_started = time.perf_counter()
+    if config.merge_validation:
+        train, validation = Corpus([*train, *validation], source=corpus.source), corpus.subset(())
+    model.fit(train, validation if len(validation) else None, run_dir=fold_dir)
+    fit_s = time.perf_counter() - fit_started
+    if progress is not None:
+        progress.phase(f"fold {fold.index}: predict {len(test)} documents")
+    predict_started = time.perf_counter()
+    predictions = model.predict(test)
+    predict_s = time.perf_counter() - predict_started
+    report = score(test, predictions, p=tuple(config.p), by_length=True)
+    result_fold = FoldResult(
+        fold.index,
+        len(train),
+        len(validation),
+        len(test),
+        model.options,
+        fit_s,
+        predict_s,
+        time.perf_counter() - started,
+        report,
+        predictions,
+    )
+    if fold_dir is not None:
+        from eccr.corpus.io import write_corpus
+
+        write_corpus(predictions, fold_dir / "predictions.jsonl", "jsonl")
+        write_corpus(test, fold_dir / "gold.jsonl", "jsonl")
+        _write_json(fold_dir / "scores.json", report.to_dict())
+        _write_json(fold_dir / "fold.json", result_fold.info())
+        if config.save_models:
+            model.save(fold_dir / "model")
+    return result_fold
+
+
+def cross_validate(
+    corpus: Corpus,
+    config: ExperimentConfig | None = None,
+    out_dir: str | Path | None = None,
+    *,
+    plan: FoldPlan | None = None,
+    progress: bool = True,
+    console: Console | None = None,
+) -> CVResult:
+    """K-fold cross-validation of ``config.model`` on ``corpus``; writes the run directory when ``out_dir``.
+
+    Args:
+        corpus: the documents with gold spans (already selected).
+        config: the experiment; the default is a 5-fold CRF run with seed 0.
+        out_dir: the run directory (created); ``None`` keeps everything in memory.
+        plan: folds to use (e.g. shared by several models of an experiment grid); else from the config.
+        progress: show a rich progress bar on stderr (or on ``console``).
+
+    Returns:
+        The :class:`CVResult`; its ``summary`` is :func:`eccr.metrics.summarize_folds` of the fold reports
+        and the pooled report over all test documents.
+
+    Example (the quick demo path)::
+
+        from eccr.data import sample_corpus
+        result = cross_validate(sample_corpus(), resolve_config({"model": {"spec": "crf"}}), "runs/demo")
+        print(result.summary.to_markdown())
+    """
+    from eccr.experiments.config import resolve_config
+    from eccr.metrics import score, summarize_folds
+
+    config = config if config is not None else resolve_config({})
+    if config.corpus.path is None and corpus.source is not None:
+        config = config.model_copy(
+            update={"corpus": config.corpus.model_copy(update={"path": corpus.source})}
+        )
+    started_at, started = _now(), time.perf_counter()
+    plan = plan if plan is not None else plan_folds(corpus, config)
+    plan.check(corpus.ids, source=config.folds_file)
+    out = Path(out_dir) if out_dir is not None else None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        config.write(out)
+        plan.write(out / FOLDS_FILE)
+    bar = _Progress(progress, plan.k, console, f"cv {config.model.spec}")
+    results = []
+    with bar.running():
+        for fold in plan.folds:
+            results.append(run_fold(corpus, fold, config, out / f"fold-{fold.index}" if out else None, bar))
+            bar.advance()
+    gold = Corpus((d for f in plan.folds for d in corpus.subset(f.test)), source=corpus.source)
+    predicted = Corpus((d for r in results for d in r.predictions), source=corpus.source)
+    pooled = score(gold, predicted, p=tuple(config.p), by_length=True)
+    summary = summarize_folds([r.report for r in results], pooled)
+    result = CVResult(
+        config, plan, tuple(results), pooled, summary, time.perf_counter() - started, started_at, out
+    )
+    if out is not None:
+        result.write(out)
+    return result
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """A trained model, where it was saved, and the sizes and time of training."""
+
+    model: ConceptModel
+    out_dir: Path
+    n_train: int
+    n_validation: int
+    fit_s: float
+
+
+def train_model(
+    corpus: Corpus,
+    config: ExperimentConfig,
+    out_dir: str | Path,
+    *,
+    progress: bool = True,
+    console: Console | None = None,
+) -> TrainResult:
+    """Fit ``config.model`` on ``corpus`` (``validation_fraction`` held out) and save it in ``out_dir``.
+
+    ``out_dir`` becomes a model directory (loadable with :func:`eccr.models.base.load_model`) that also holds
+    ``resolved.yaml`` and ``training.json`` (sizes, wall time, versions).
+    """
+    from eccr.models.base import create_model
+
+    out = Path(out_dir)
+    fraction = config.validation_fraction if uses_validation(config.model.spec) else 0.0
+    train_ids, validation_ids = split_validation(corpus.ids, fraction, config.seed)
+    train, validation = corpus.subset(train_ids), corpus.subset(validation_ids)
+    model = create_model(config.model.spec, config.model.options)
+    bar = _Progress(progress, 1, console, f"train {config.model.spec}")
+    started_at, started = _now(), time.perf_counter()
+    with bar.running():
+        bar.phase(f"fit on {len(train)} documents ({len(validation)} for validation)")
+        out.mkdir(parents=True, exist_ok=True)
+        model.fit(train, validation if len(validation) else None, run_dir=out)
+        bar.advance()
+    fit_s = time.perf_counter() - started
+    model.save(out)
+    config.write(out)
+    _write_json(
+        out / TRAINING_JSON,
+        {
+            "model": config.model.spec,
+            "corpus": config.corpus.path,
+            "select": config.corpus.select,
+            "n_train": len(train),
+            "n_validation": len(validation),
+            "validation_ids": list(validation_ids),
+            "started_at": started_at,
+            "fit_s": round(fit_s, 3),
+            "environment": environment(),
+        },
+    )
+    return TrainResult(model, out, len(train), len(validation), fit_s)
+
+
+TEXT_FORMAT = "text"
+
+
+def read_inputs(inputs: Sequence[str | Path], format: str | None = None) -> Corpus:
+    """Documents to predict on, from raw text files or any corpus format.
+
+    ``format="text"`` (also the default for ``.txt`` files and directories of them) reads each file as one
+    document whose id is the file name without extension; any other format goes through
+    :func:`eccr.corpus.io.read_corpus` (gold spans it holds are ignored by prediction). Document ids must be
+    unique across all inputs.
+    """
+    from eccr.corpus.io import read_corpus
+
+    docs: list[Document] = []
+    for raw in inputs:
+        path = Path(raw)
+        if not path.exists():
+            raise ConfigError("E043", f"input {path} does not exist", Location(file=str(path)))
+        name = format
+        if name is None and (
+            path.suffix.lower() == ".txt"
+            or (path.is_dir() and any(path.glob("*.txt")) and not any(path.glob("*.ann")))
+        ):
+            name = TEXT_FORMAT
+        if name == TEXT_FORMAT:
+            files = sorted(path.glob("*.txt")) if path.is_dir() else [path]
+            for file in files:
+                try:
+                    text = file.read_text(encoding="utf-8")
+                except UnicodeDecodeError as err:
+                    raise ConfigError(
+                        "E001", f"input is not UTF-8 text: {err}", Location(file=str(file))
+                    ) from None
+                docs.append(Document(file.stem, text, (), {"file": str(file)}))
+        else:
+            docs.extend(read_corpus(path, name))
+    return Corpus(docs, source=str(inputs[0]) if len(inputs) == 1 else None)
+
+
+def predict_files(
+    model_dir: str | Path,
+    inputs: Sequence[str | Path],
+    out: str | Path,
+    *,
+    from_format: str | None = None,
+    to_format: str | None = None,
+) -> Corpus:
+    """Load a model directory, predict spans for ``inputs`` and write them to ``out`` in ``to_format``."""
+    from eccr.corpus.io import write_corpus
+    from eccr.models.base import load_model
+
+    model = load_model(model_dir)
+    documents = read_inputs(inputs, from_format)
+    predictions = model.predict(documents.map_spans(lambda d: ()))
+    write_corpus(predictions, out, to_format)
+    return predictions
+
+
+def iter_summaries(run_dirs: Iterable[str | Path]) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """``(run_dir, summary.json)`` for each run directory that has a summary (for grids and viewers)."""
+    for raw in run_dirs:
+        path = Path(raw) / SUMMARY_JSON
+        if path.is_file():
+            yield path.parent, json.loads(path.read_text(encoding="utf-8"))

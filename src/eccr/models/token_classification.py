@@ -1,0 +1,539 @@
+"""Token classification with any Hugging Face encoder or decoder (``--model hf:<hub-id-or-path>``).
+
+The paper's winning recipe: character labels are mapped to tokens (:mod:`eccr.align`), a
+``AutoModelForTokenClassification`` is fine-tuned with the HF ``Trainer`` (:mod:`eccr.training`) and
+early-stopped on the validation wsm F1 at p = 1, and token predictions are mapped back to character spans.
+
+* **Encoders** (DeBERTa-v2, RoBERTa, BERT…) are fully fine-tuned.
+* **Decoders** (Llama, Mistral, GPT-NeoX, GPT-2…) get LoRA (``lora: auto``) with the classification head
+  trained fully, right padding, a pad token when missing, and optionally bidirectional attention in all or
+  the top k layers (:mod:`eccr.models.decoders`).
+* **Long documents** are cut into overlapping windows of ``window`` tokens (special tokens included) every
+  ``step`` content tokens, for training and inference; overlapping predictions are merged by maximum
+  context. Nothing is truncated.
+* ``init: from_config`` builds a randomly initialised model from the ``config.json`` at the path (a directory
+  with ``config.json`` and a tokenizer is enough) — how eccr trains from scratch where no pretrained weights
+  exist. ``init: pretrained`` (default) loads the weights.
+
+A saved model directory holds ``model.safetensors`` + ``config.json`` (for LoRA the adapter is **merged**
+into the base weights, so the directory is a plain, self-contained token-classification model that any
+``transformers`` code can load), the tokenizer, and ``eccr-model.json`` (options with the resolved window
+and step, and the label names). :func:`eccr.models.base.load_model` needs nothing else.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from eccr.align import EncodedDocument, LabelScheme, SpecialTokens, decode_document, encode_document
+from eccr.corpus.types import Corpus, Document, Span
+from eccr.errors import ConfigError, Location, ModelError
+from eccr.models.base import ConceptModel, ModelSpec
+
+#: Window used when neither the options nor the model limit it further.
+DEFAULT_WINDOW = 512
+
+#: Model types that number positions from ``pad_token_id + 1`` (fewer usable positions than rows).
+PADDING_OFFSET_POSITIONS = frozenset(
+    {
+        "roberta",
+        "xlm-roberta",
+        "xlm-roberta-xl",
+        "camembert",
+        "roberta-prelayernorm",
+        "data2vec-text",
+        "ibert",
+        "longformer",
+        "mpnet",
+        "luke",
+        "esm",
+    }
+)
+
+
+class TokenClassificationOptions(BaseModel):
+    """Options of ``hf:`` models (``model.options`` in an experiment config). Unknown keys are errors.
+
+    Attributes:
+        scheme: ``io`` (the paper; adjacent concepts merge) or ``bio`` (adjacent concepts stay apart).
+        typed: one label per span type (e.g. MedTxt ``d``/``a``/``f``) instead of concept/non-concept.
+        span_label: label of predicted spans when untyped (default: the training corpus's only label, else
+            ``concept``).
+        window: model input length in tokens, special tokens included (default: the model's limit, at most
+            512). step: content tokens between window starts (default: half the content of a window).
+        crossing_rule: how a token crossing a concept boundary is labelled (``majority`` or ``any``).
+        combine: how scores of tokens sharing one character (byte-fallback pieces) are combined.
+        learning_rate, epochs, batch_size, grad_accum, weight_decay, seed: as in ``TrainingArguments``
+            (``epochs`` is the maximum: early stopping usually ends sooner; the paper uses 10).
+        warmup: warm-up, as a fraction of all steps when < 1, else a number of steps.
+        patience: epochs without improvement of validation wsm F1 (p = 1) before stopping.
+        precision: ``auto`` (bf16, else fp16, on CUDA; fp32 on CPU), ``fp32``, ``bf16`` or ``fp16``.
+        lora: ``auto`` (LoRA for decoders, full fine-tuning for encoders), ``true`` or ``false``.
+        lora_r, lora_alpha, lora_dropout: LoRA hyper-parameters.
+        lora_target_modules: module names, ``all-linear``, or ``null`` for peft's default per architecture.
+        lora_modules_to_save: further modules trained fully under LoRA (the classification head always is);
+            e.g. ``[embed_tokens]`` for a decoder trained from scratch.
+        bidirectional: decoders only — ``false`` (causal, the paper), ``all`` (``true``) or a number k of
+            top layers whose causal mask is removed.
+        byte_fallback: switch the tokenizer's byte fallback on/off (``null`` keeps it as saved);
+            ``false`` reproduces the paper's setting.
+        trust_remote_code: allow model/tokenizer code from the hub (off unless asked).
+        init: ``pretrained`` weights or ``from_config`` (random initialisation from the config).
+        attn_implementation: ``eager``/``sdpa``/… (default: transformers' choice).
+        max_train_docs: train on at most this many documents (quick experiments).
+        keep_checkpoints: keep the Trainer checkpoints in the run directory after a successful fit (they are
+            always written during training so an interrupted run resumes).
+        logging_steps: optimizer steps between log records (``metrics.jsonl``).
+        progress: show progress bars.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    scheme: Literal["io", "bio"] = "io"
+    typed: bool = False
+    span_label: str | None = None
+    window: int | None = Field(None, ge=4)
+    step: int | None = Field(None, ge=1)
+    crossing_rule: Literal["majority", "any"] = "majority"
+    combine: Literal["mean", "max"] = "mean"
+    learning_rate: float = Field(5e-5, gt=0)
+    epochs: int = Field(10, ge=1, le=1000)
+    batch_size: int = Field(8, ge=1)
+    grad_accum: int = Field(1, ge=1)
+    weight_decay: float = Field(0.01, ge=0)
+    warmup: float = Field(0.1, ge=0)
+    seed: int = 0
+    patience: int = Field(3, ge=1)
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    lora: bool | Literal["auto"] = "auto"
+    lora_r: int = Field(8, ge=1)
+    lora_alpha: int = Field(16, ge=1)
+    lora_dropout: float = Field(0.05, ge=0, lt=1)
+    lora_target_modules: list[str] | Literal["all-linear"] | None = None
+    lora_modules_to_save: list[str] = Field(default_factory=list)
+    bidirectional: bool | Literal["all"] | int = False
+    byte_fallback: bool | None = None
+    trust_remote_code: bool = False
+    init: Literal["pretrained", "from_config"] = "pretrained"
+    attn_implementation: str | None = None
+    max_train_docs: int | None = Field(None, ge=1)
+    keep_checkpoints: bool = False
+    logging_steps: int = Field(10, ge=1)
+    progress: bool = True
+
+    @field_validator("bidirectional")
+    @classmethod
+    def _bidirectional(cls, value: bool | str | int) -> bool | str | int:
+        if value is True:
+            return "all"
+        if isinstance(value, int) and not isinstance(value, bool) and value < 1:
+            raise ValueError("a number of top layers must be >= 1 (use false for causal attention)")
+        return value
+
+
+def _parse_options(options: dict[str, Any]) -> TokenClassificationOptions:
+    try:
+        return TokenClassificationOptions.model_validate(options)
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = ".".join(str(part) for part in first["loc"])
+        raise ConfigError("E045", f"invalid option {key!r} for hf models: {first['msg']}") from None
+
+
+def _scheme_from_labels(kind: str, labels: Sequence[str], typed: bool) -> LabelScheme:
+    """The label scheme whose label names are ``labels`` (as saved in ``eccr-model.json``)."""
+    types: list[str] = []
+    for name in labels[1:]:
+        t = name.split("-", 1)[1]
+        if t not in types:
+            types.append(t)
+    scheme = LabelScheme(kind, tuple(types), typed)  # type: ignore[arg-type]
+    if list(scheme.labels) != list(labels):
+        raise ModelError("E061", f"saved labels {list(labels)} do not form a {kind} label scheme")
+    return scheme
+
+
+def _model_limit(config: Any, tokenizer: Any) -> int:
+    """The longest input the model accepts (position embeddings), capped by the tokenizer's limit and 512."""
+    limits = [DEFAULT_WINDOW]
+    for name in ("max_position_embeddings", "n_positions"):
+        value = getattr(config, name, None)
+        if isinstance(value, int) and value > 0:
+            if getattr(config, "model_type", None) in PADDING_OFFSET_POSITIONS:
+                value -= int(getattr(config, "pad_token_id", None) or 0) + 1
+            limits.append(value)
+            break
+    tok_limit = getattr(tokenizer, "model_max_length", None)
+    if isinstance(tok_limit, int) and 0 < tok_limit < 10**7:
+        limits.append(tok_limit)
+    return min(limits)
+
+
+class TokenClassificationModel(ConceptModel):
+    """``hf:<id-or-path>``: an ``AutoModelForTokenClassification`` trained on character spans.
+
+    Example (a tiny model directory with ``config.json`` and a tokenizer, trained from scratch)::
+
+        model = create_model("hf:tiny-deberta", {"init": "from_config", "scheme": "bio", "epochs": 10})
+        model.fit(train, validation, run_dir=Path("runs/fold-1"))
+        model.save("models/fold-1")
+        spans = load_model("models/fold-1").predict_text("発熱と咳嗽を認めた。")
+    """
+
+    kind: ClassVar[str] = "hf"
+    Options: ClassVar[type[BaseModel]] = TokenClassificationOptions
+
+    def __init__(self, spec: ModelSpec, options: dict[str, Any] | None = None) -> None:
+        if not spec.name_or_path:
+            raise ConfigError("E044", "hf models need a hub id or a local path: --model hf:<id-or-path>")
+        self.opts = _parse_options(dict(options or {}))
+        super().__init__(spec, self.opts.model_dump(mode="json"))
+        self.scheme: LabelScheme | None = None
+        self.model: Any = None
+        self.tokenizer: Any = None
+        self.special: SpecialTokens | None = None
+        self.decoder = False
+        self.uses_lora = False
+
+    # --- building ------------------------------------------------------------------------------------
+    def _load_tokenizer(self, source: str | Path, byte_fallback: bool | None) -> Any:
+        from eccr.pretrain.tokenizer import load_tokenizer
+
+        return load_tokenizer(
+            source, byte_fallback=byte_fallback, trust_remote_code=self.opts.trust_remote_code
+        )
+
+    def _build(self, scheme: LabelScheme) -> None:
+        """Tokenizer and model for training, from the spec's path or hub id."""
+        import transformers
+        from transformers import AutoConfig, AutoModelForTokenClassification
+
+        from eccr.models import decoders
+
+        source = str(self.spec.name_or_path)
+        opts = self.opts
+        tokenizer = self._load_tokenizer(source, opts.byte_fallback)
+        try:
+            config = AutoConfig.from_pretrained(
+                source,
+                num_labels=len(scheme.labels),
+                id2label=scheme.id2label,
+                label2id=scheme.label2id,
+                trust_remote_code=opts.trust_remote_code,
+            )
+        except (OSError, ValueError) as err:
+            raise ModelError(
+                "E062", f"cannot load a model config from {source}: {err}", Location(file=source)
+            ) from None
+        self.decoder = decoders.is_decoder_only(config)
+        if self.decoder:
+            decoders.prepare_decoder_tokenizer(tokenizer, config)
+        elif opts.bidirectional is not False:
+            raise ConfigError(
+                "E045",
+                f"bidirectional is for decoder-only models; {config.model_type} is an "
+                "encoder and already attends both ways",
+            )
+        extra = {"attn_implementation": opts.attn_implementation} if opts.attn_implementation else {}
+        transformers.set_seed(opts.seed)
+        if opts.init == "from_config":
+            config.vocab_size = max(int(getattr(config, "vocab_size", 0) or 0), len(tokenizer))
+            model = AutoModelForTokenClassification.from_config(
+                config, trust_remote_code=opts.trust_remote_code, **extra
+            )
+        else:
+            try:
+                model = AutoModelForTokenClassification.from_pretrained(
+                    source, config=config, trust_remote_code=opts.trust_remote_code, **extra
+                )
+            except (OSError, ValueError) as err:
+                raise ModelError(
+                    "E062",
+                    f"cannot load pretrained weights from {source}: {err}; "
+                    "use init: from_config to train from scratch",
+                    Location(file=source),
+                ) from None
+            if len(tokenizer) > model.get_input_embeddings().num_embeddings:
+                model.resize_token_embeddings(len(tokenizer))
+        if self.decoder and opts.bidirectional is not False:
+            decoders.make_bidirectional(model, opts.bidirectional)
+        self.uses_lora = opts.lora is True or (opts.lora == "auto" and self.decoder)
+        if self.uses_lora:
+            model = decoders.apply_lora(
+                model,
+                r=opts.lora_r,
+                alpha=opts.lora_alpha,
+                dropout=opts.lora_dropout,
+                target_modules=opts.lora_target_modules,
+                extra_modules_to_save=opts.lora_modules_to_save,
+            )
+        self.model, self.tokenizer = model, tokenizer
+        self.special = SpecialTokens.from_tokenizer(tokenizer)
+        self._resolve_window(config)
+
+    def _resolve_window(self, config: Any) -> None:
+        limit = _model_limit(config, self.tokenizer)
+        window = self.opts.window or limit
+        if window > limit:
+            raise ConfigError("E045", f"window {window} exceeds the model's limit of {limit} tokens")
+        assert self.special is not None
+        if window <= self.special.count:
+            raise ConfigError(
+                "E045", f"window {window} leaves no room for text after {self.special.count} special tokens"
+            )
+        step = self.opts.step or max(1, (window - self.special.count) // 2)
+        self.opts = self.opts.model_copy(update={"window": window, "step": step})
+        self.options = self.opts.model_dump(mode="json")
+
+    # --- encoding ------------------------------------------------------------------------------------
+    def _encode(self, doc: Document, with_labels: bool) -> EncodedDocument:
+        assert self.scheme is not None and self.opts.window is not None
+        return encode_document(
+            self.tokenizer,
+            doc,
+            self.scheme,
+            window=self.opts.window,
+            step=self.opts.step,
+            with_labels=with_labels,
+            rule=self.opts.crossing_rule,
+            special=self.special,
+        )
+
+    def training_features(self, corpus: Corpus | Sequence[Document]) -> list[dict[str, list[int]]]:
+        """One feature dict (``input_ids``, ``attention_mask``, ``labels``) per window of every document."""
+        return [w.to_dict() for doc in corpus for w in self._encode(doc, with_labels=True).windows]
+
+    # --- training ------------------------------------------------------------------------------------
+    def fit(self, train: Corpus, validation: Corpus | None = None, *, run_dir: Path | None = None) -> None:
+        """Fine-tune on ``train``; keep the epoch with the best wsm F1 (p = 1) on ``validation``.
+
+        Without a validation corpus every epoch runs and the last one is kept. ``run_dir`` receives
+        ``metrics.jsonl`` and the Trainer checkpoints; when it already holds checkpoints (an interrupted run
+        with the same options and data), training resumes from the newest one.
+        """
+        from transformers import EarlyStoppingCallback, PrinterCallback
+
+        from eccr.training.callbacks import MetricsLogCallback
+        from eccr.training.collator import WindowCollator
+        from eccr.training.trainer import SpanF1Trainer, last_checkpoint, training_arguments
+
+        opts = self.opts
+        docs = list(train)[: opts.max_train_docs] if opts.max_train_docs else list(train)
+        if not docs:
+            raise ModelError("E066", "cannot train on an empty corpus")
+        self.scheme = LabelScheme.from_corpus(docs, opts.scheme, typed=opts.typed, label=opts.span_label)
+        self.labels = list(self.scheme.labels)
+        self._build(self.scheme)
+        features = self.training_features(docs)
+        val_docs = list(validation) if validation is not None else []
+
+        temporary = None
+        if run_dir is None and _world_size() > 1:
+            raise ConfigError(
+                "E045",
+                "distributed training needs a run directory shared by all processes "
+                "(fit(..., run_dir=DIR); eccr train/cv pass one)",
+            )
+        if run_dir is None:
+            temporary = tempfile.mkdtemp(prefix="eccr-hf-")
+            run_dir = Path(temporary)
+        run_dir = Path(run_dir)
+        checkpoints = run_dir / "checkpoints"
+        args = training_arguments(
+            checkpoints,
+            learning_rate=opts.learning_rate,
+            epochs=opts.epochs,
+            batch_size=opts.batch_size,
+            grad_accum=opts.grad_accum,
+            weight_decay=opts.weight_decay,
+            warmup=opts.warmup,
+            seed=opts.seed,
+            precision=opts.precision,
+            has_validation=bool(val_docs),
+            save_checkpoints=True,
+            logging_steps=opts.logging_steps,
+            progress=opts.progress,
+        )
+        callbacks: list[Any] = [MetricsLogCallback(run_dir)]
+        if val_docs:
+            callbacks.append(EarlyStoppingCallback(early_stopping_patience=opts.patience))
+        trainer = SpanF1Trainer(
+            model=self.model,
+            args=args,
+            train_dataset=features,
+            eval_dataset=val_docs or None,
+            data_collator=WindowCollator(self.tokenizer),
+            callbacks=callbacks,
+            span_evaluator=lambda: self._validation_scores(val_docs),
+        )
+        if not opts.progress:  # no bars and no printed log dicts; metrics.jsonl still has every record
+            trainer.remove_callback(PrinterCallback)
+        try:
+            trainer.train(resume_from_checkpoint=last_checkpoint(checkpoints))
+        finally:
+            if temporary is not None:
+                shutil.rmtree(temporary, ignore_errors=True)
+        self.model = trainer.model
+        self.model.eval()
+        trainer.accelerator.wait_for_everyone()  # DDP: every process has loaded the best checkpoint
+        if temporary is None and not opts.keep_checkpoints and trainer.is_world_process_zero():
+            shutil.rmtree(checkpoints, ignore_errors=True)
+
+    def _validation_scores(self, documents: list[Document]) -> dict[str, float]:
+        """wsm P/R/F1 at p = 1 of the current model on the validation documents."""
+        from eccr.metrics import score
+
+        predictions = self.predict_documents(documents)
+        pred = [d.with_spans(p) for d, p in zip(documents, predictions, strict=True)]
+        report = score(documents, pred, p=(1.0,), typed=self.opts.typed, conventional=False)
+        wsm = report.wsm[1.0]
+        return {"wsm_f1": wsm.f1, "wsm_precision": wsm.precision, "wsm_recall": wsm.recall}
+
+    # --- inference -----------------------------------------------------------------------------------
+    def _require_trained(self) -> None:
+        if self.model is None or self.scheme is None:
+            raise ModelError(
+                "E067", "the model is not trained or loaded: call fit() or load_model(dir) first"
+            )
+
+    def window_scores(self, encoded: Sequence[EncodedDocument]) -> list[list[np.ndarray]]:
+        """Model logits (``(positions, labels)``, float32) for every window of every encoded document.
+
+        Windows are batched by length (right padding) and run under ``torch.no_grad``; padding rows are
+        cut off again, so each array has exactly the window's length.
+        """
+        import torch
+
+        from eccr.training.collator import WindowCollator
+
+        self._require_trained()
+        flat = [(i, k, w) for i, enc in enumerate(encoded) for k, w in enumerate(enc.windows)]
+        order = sorted(range(len(flat)), key=lambda j: len(flat[j][2].input_ids))
+        out: list[list[np.ndarray | None]] = [[None] * len(enc.windows) for enc in encoded]
+        collate = WindowCollator(self.tokenizer)
+        model = self.model
+        device = next(model.parameters()).device
+        size = max(1, self.opts.batch_size * 2)
+        batches = [order[b : b + size] for b in range(0, len(order), size)]
+        progress = _progress(batches, "predicting", enabled=self.opts.progress and len(batches) > 20)
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.no_grad():
+                for batch in progress:
+                    inputs = collate(
+                        [
+                            {"input_ids": flat[j][2].input_ids, "attention_mask": flat[j][2].attention_mask}
+                            for j in batch
+                        ]
+                    )
+                    inputs = {k: v.to(device) for k, v in inputs.items()}
+                    logits = model(**inputs).logits.float().cpu().numpy()
+                    for row, j in enumerate(batch):
+                        i, k, w = flat[j]
+                        out[i][k] = logits[row, : len(w.input_ids)]
+        finally:
+            model.train(was_training)
+        return [[a for a in row if a is not None] for row in out]
+
+    def predict_documents(self, documents: list[Document]) -> list[list[Span]]:
+        """Spans per document: every window predicted, merged by maximum context, mapped to characters."""
+        self._require_trained()
+        assert self.scheme is not None
+        encoded = [self._encode(doc, with_labels=False) for doc in documents]
+        scores = self.window_scores(encoded)
+        return [
+            decode_document(enc, s, self.scheme, combine=self.opts.combine, repair=True)
+            for enc, s in zip(encoded, scores, strict=True)
+        ]
+
+    # --- persistence ---------------------------------------------------------------------------------
+    def save(self, directory: str | Path) -> Path:
+        """Write the model directory; under DDP only the main process writes."""
+        if _rank() != 0:
+            return Path(directory)
+        return super().save(directory)
+
+    def save_weights(self, directory: Path) -> None:
+        """Weights (safetensors; LoRA merged into the base), config and tokenizer into ``directory``."""
+        self._require_trained()
+        model = self.model
+        if self.uses_lora:
+            model = model.merge_and_unload()
+            self.model = model
+            self.uses_lora = False
+        model.save_pretrained(directory, safe_serialization=True)
+        self.tokenizer.save_pretrained(directory)
+
+    def load_weights(self, directory: Path) -> None:
+        """Load what :meth:`save_weights` wrote (plus ``labels`` and ``options`` from ``eccr-model.json``)."""
+        import torch
+        from transformers import AutoModelForTokenClassification
+
+        from eccr.models import decoders
+
+        if not self.labels:
+            raise ModelError(
+                "E061", f"{directory}/eccr-model.json lists no labels", Location(file=str(directory))
+            )
+        self.scheme = _scheme_from_labels(self.opts.scheme, self.labels, self.opts.typed)
+        self.tokenizer = self._load_tokenizer(directory, None)
+        extra = (
+            {"attn_implementation": self.opts.attn_implementation} if self.opts.attn_implementation else {}
+        )
+        try:
+            model = AutoModelForTokenClassification.from_pretrained(
+                str(directory), trust_remote_code=self.opts.trust_remote_code, **extra
+            )
+        except (OSError, ValueError) as err:
+            raise ModelError(
+                "E062", f"cannot load the weights in {directory}: {err}", Location(file=str(directory))
+            ) from None
+        if model.config.num_labels != len(self.labels):
+            raise ModelError(
+                "E061",
+                f"the weights have {model.config.num_labels} labels, eccr-model.json {len(self.labels)}",
+                Location(file=str(directory)),
+            )
+        self.decoder = decoders.is_decoder_only(model.config)
+        if self.decoder:
+            decoders.prepare_decoder_tokenizer(self.tokenizer, model.config)
+            if self.opts.bidirectional is not False:
+                decoders.make_bidirectional(model, self.opts.bidirectional)
+        if torch.cuda.is_available():
+            model.to("cuda")
+        model.eval()
+        self.model = model
+        self.special = SpecialTokens.from_tokenizer(self.tokenizer)
+        if self.opts.window is None:
+            self._resolve_window(model.config)
+
+
+def _world_size() -> int:
+    import os
+
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def _rank() -> int:
+    import torch.distributed as dist
+
+    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+
+
+def _progress(items: Sequence[Any], description: str, *, enabled: bool) -> Any:
+    if not enabled:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc=description, total=len(items), leave=False)
+
+
+__all__ = ["TokenClassificationModel", "TokenClassificationOptions"]

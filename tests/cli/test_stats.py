@@ -1,0 +1,38 @@
+"""``eccr stats``: JSON keys, table, selection."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from eccr.cli.common import OutputFormat
+from eccr.cli.main import app
+from eccr.cli.stats import render_stats
+from eccr.corpus import read_corpus, write_corpus
+from eccr.corpus.types import Document, Span
+from eccr.data import SAMPLE_PATH
+
+runner = CliRunner()
+
+
+def test_json_has_exactly_the_documented_keys(tmp_path):
+    path = tmp_path / "c.jsonl"
+    spans = [Span(0, 2, "d", {"certainty": "positive"}), Span(3, 5, "a"), Span(5, 30, "d")]
+    write_corpus([Document("a", "発熱と咳嗽" * 6, spans)], path)
+    result = runner.invoke(app, ["stats", str(path), "--format", "json", "--select", "d"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert list(data) == ["documents", "characters", "spans", "labels", "length_bins"]
+    assert data == {"documents": 1, "characters": 30, "spans": 2, "labels": {"d": 2},
+                    "length_bins": {"1-2": 1, "3-6": 0, "7-10": 0, "11-20": 0, ">=21": 1}}
+
+
+def test_table_and_csv_on_sample():
+    result = runner.invoke(app, ["stats", str(SAMPLE_PATH)])
+    assert result.exit_code == 0, result.output
+    stats = read_corpus(SAMPLE_PATH).stats()
+    assert "documents" in result.output and f"{stats.spans:,}" in result.output
+    assert "length >=21" in result.output
+    text = render_stats(stats, OutputFormat.csv)
+    assert text.startswith("key,value\n") and f"spans,{stats.spans}\n" in text

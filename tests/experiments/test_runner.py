@@ -1,0 +1,196 @@
+"""Cross-validation, training and prediction runner: files written, no leakage, reuse, model-agnostic."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+import yaml
+from pydantic import BaseModel, ConfigDict
+
+from eccr.corpus.io import read_corpus
+from eccr.corpus.types import Corpus, Document, Span
+from eccr.errors import ConfigError
+from eccr.experiments.config import load_config, resolve_config
+from eccr.experiments.runner import cross_validate, predict_files, read_inputs, train_model
+from eccr.models.base import ConceptModel, load_model, register
+
+
+class SpyOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    shift: int = 0
+    seed: int = 0
+
+
+class SpyModel(ConceptModel):
+    """Predicts each document's first two characters; records what it was fitted and asked on."""
+
+    kind: ClassVar[str] = "spy"
+    Options: ClassVar[type[BaseModel]] = SpyOptions
+    log: ClassVar[list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = []
+
+    def fit(self, train, validation=None, *, run_dir=None):
+        SpyModel.log.append(("fit", tuple(train.ids), tuple(validation.ids) if validation else ()))
+
+    def predict_documents(self, documents):
+        SpyModel.log.append(("predict", tuple(d.id for d in documents), ()))
+        shift = self.options["shift"]
+        return [[Span(shift, shift + 2)] if len(d.text) >= shift + 2 else [] for d in documents]
+
+    def save_weights(self, directory: Path) -> None:
+        (directory / "spy.txt").write_text("spy", encoding="utf-8")
+
+    def load_weights(self, directory: Path) -> None:
+        assert (directory / "spy.txt").is_file()
+
+
+register("spy", lambda: SpyModel)
+
+
+def spy_corpus(n: int = 20) -> Corpus:
+    return Corpus(Document(f"d{i:02d}", "発熱あり。" * (1 + i % 3), [Span(0, 2)]) for i in range(n))
+
+
+def test_cv_writes_the_documented_run_directory(tmp_path, sample_gold) -> None:
+    cfg = resolve_config({"model": {"spec": "crf", "options": {"max_iterations": 25}}})
+    result = cross_validate(sample_gold, cfg, tmp_path / "run", progress=False)
+    run = tmp_path / "run"
+    for name in ("resolved.yaml", "folds.json", "summary.json", "summary.md", "summary.csv"):
+        assert (run / name).is_file(), name
+    for k in range(5):
+        for name in ("predictions.jsonl", "gold.jsonl", "scores.json", "fold.json"):
+            assert (run / f"fold-{k}" / name).is_file(), (k, name)
+        assert not (run / f"fold-{k}" / "model").exists()
+    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    for p in ("1", "1.5", "2", "100"):
+        for metric in ("f1", "precision", "recall"):
+            assert set(summary["wsm"][p][metric]) == {"mean", "sd", "pooled"}
+    assert 0.4 < summary["wsm"]["1"]["f1"]["mean"] <= 1.0
+    assert summary["run"]["folds"] == 5 and len(summary["run"]["fold_wall_s"]) == 5
+    assert summary["run"]["wall_s"] >= sum(summary["run"]["fold_wall_s"]) * 0.99
+    assert summary["run"]["environment"]["packages"]["python-crfsuite"]
+    assert summary["run"]["corpus"] == sample_gold.source
+    assert set(summary["by_length"]) == {"1-2", "3-6", "7-10", "11-20", ">=21"}
+    # predictions cover each test document exactly once, in original offsets
+    predicted = [read_corpus(run / f"fold-{k}" / "predictions.jsonl") for k in range(5)]
+    assert sorted(i for c in predicted for i in c.ids) == sorted(sample_gold.ids)
+    for c in predicted:
+        for doc in c:
+            assert doc.text == sample_gold.get(doc.id).text
+    assert "| wsm / 1 |" in (run / "summary.md").read_text(encoding="utf-8")
+    assert (run / "summary.csv").read_text(encoding="utf-8").startswith("score,metric,mean,sd,pooled,fold_1")
+    assert load_config(run / "resolved.yaml") == result.config
+
+
+def test_no_test_document_reaches_fit_and_reused_folds_reproduce_the_run(tmp_path) -> None:
+    corpus = spy_corpus()
+    SpyModel.log.clear()
+    first = cross_validate(
+        corpus, resolve_config({"model": {"spec": "spy"}, "seed": 4}), tmp_path / "a", progress=False
+    )
+    fits = [entry for entry in SpyModel.log if entry[0] == "fit"]
+    predicts = [entry for entry in SpyModel.log if entry[0] == "predict"]
+    assert len(fits) == len(predicts) == 5
+    for fold, (_, train, validation), (_, tested, _) in zip(first.plan.folds, fits, predicts, strict=True):
+        assert set(train) == set(fold.train) and set(validation) == set(fold.validation)
+        assert set(tested) == set(fold.test)
+        assert not set(tested) & (set(train) | set(validation))
+        assert (len(train), len(validation), len(tested)) == (12, 4, 4)
+    # the experiment seed reaches models that have a seed option
+    assert first.config.model.options["seed"] == 4
+    reused = resolve_config(
+        {"model": {"spec": "spy"}, "seed": 99, "folds_file": str(tmp_path / "a" / "folds.json")}
+    )
+    second = cross_validate(corpus, reused, tmp_path / "b", progress=False)
+    assert second.plan.folds == first.plan.folds
+    assert second.to_dict()["wsm"] == first.to_dict()["wsm"]
+
+
+def test_reused_folds_for_another_corpus_are_rejected(tmp_path) -> None:
+    cross_validate(spy_corpus(20), resolve_config({"model": {"spec": "spy"}}), tmp_path / "a", progress=False)
+    cfg = resolve_config({"model": {"spec": "spy"}, "folds_file": str(tmp_path / "a" / "folds.json")})
+    with pytest.raises(ConfigError, match="do not cover document 'd20'"):
+        cross_validate(spy_corpus(21), cfg, None, progress=False)
+
+
+def test_search_tunes_on_validation_only(tmp_path) -> None:
+    # gold spans start at 0, so shift=0 is right and shift=1 is wrong
+    corpus = spy_corpus()
+    SpyModel.log.clear()
+    cfg = resolve_config({"model": {"spec": "spy"}, "search": {"shift": [1, 0]}})
+    result = cross_validate(corpus, cfg, tmp_path / "run", progress=False)
+    for fold, fold_result in zip(result.plan.folds, result.folds, strict=True):
+        assert fold_result.options["shift"] == 0
+        search = json.loads(
+            (tmp_path / "run" / f"fold-{fold.index}" / "search.json").read_text(encoding="utf-8")
+        )
+        assert [t["shift"] for t in search["trials"]] == [1, 0]
+        assert search["best"]["shift"] == 0 and search["trials"][1]["validation_f1"] == 1.0
+    tested = [set(ids) for kind, ids, _ in SpyModel.log if kind == "predict"]
+    # per fold: two search predictions on the validation split, then one on the test split
+    assert len(tested) == 15
+    for k, fold in enumerate(result.plan.folds):
+        assert tested[3 * k] == tested[3 * k + 1] == set(fold.validation)
+        assert tested[3 * k + 2] == set(fold.test)
+
+
+def test_merge_validation_trains_on_both_splits(tmp_path) -> None:
+    SpyModel.log.clear()
+    cross_validate(
+        spy_corpus(),
+        resolve_config({"model": {"spec": "spy"}, "merge_validation": True}),
+        None,
+        progress=False,
+    )
+    fits = [entry for entry in SpyModel.log if entry[0] == "fit"]
+    assert all(len(train) == 16 and validation == () for _, train, validation in fits)
+
+
+def test_save_models_keeps_loadable_fold_models(tmp_path, sample_gold) -> None:
+    cfg = resolve_config({"model": {"spec": "dict"}, "save_models": True, "folds": 2})
+    result = cross_validate(sample_gold, cfg, tmp_path / "run", progress=False)
+    model = load_model(tmp_path / "run" / "fold-1" / "model")
+    test = sample_gold.subset(result.plan.folds[1].test)
+    assert model.predict(test) == result.folds[1].predictions
+
+
+def test_train_model_saves_a_model_directory_with_its_config(tmp_path, sample_gold) -> None:
+    cfg = resolve_config({"model": {"spec": "crf", "options": {"max_iterations": 20}}})
+    result = train_model(sample_gold, cfg, tmp_path / "model", progress=False)
+    assert result.n_train == 40 and result.n_validation == 0  # the CRF uses no validation split
+    record = json.loads((tmp_path / "model" / "training.json").read_text(encoding="utf-8"))
+    assert record["n_train"] == 40 and record["environment"]["packages"]["eccr"]
+    assert (
+        yaml.safe_load((tmp_path / "model" / "resolved.yaml").read_text(encoding="utf-8"))["model"]["spec"]
+        == "crf"
+    )
+    SpyModel.log.clear()
+    spy = train_model(
+        spy_corpus(), resolve_config({"model": {"spec": "spy"}}), tmp_path / "spy", progress=False
+    )
+    assert (spy.n_train, spy.n_validation) == (16, 4)
+
+
+def test_read_inputs_takes_raw_text_files_and_corpora(tmp_path) -> None:
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "a.txt").write_text("発熱あり。\\n改行\n二行目\n", encoding="utf-8")
+    (tmp_path / "notes" / "b.txt").write_text("咳嗽", encoding="utf-8")
+    corpus = read_inputs([tmp_path / "notes"])
+    assert corpus.ids == ["a", "b"] and corpus.get("a").text == "発熱あり。\\n改行\n二行目\n"
+    inline = tmp_path / "x.txt"
+    inline.write_text("@@発熱##あり\n", encoding="utf-8")
+    assert read_inputs([inline]).get("x").text == "@@発熱##あり\n"  # .txt is raw text by default
+    assert read_inputs([inline], "inline")[0].text == "発熱あり"
+    with pytest.raises(ConfigError, match="does not exist"):
+        read_inputs([tmp_path / "none.txt"])
+
+
+def test_predict_files_round_trip(tmp_path, sample_crf, sample_gold) -> None:
+    model, directory = sample_crf
+    note = tmp_path / "note.txt"
+    note.write_text(sample_gold[35].text, encoding="utf-8")
+    out = predict_files(directory, [note], tmp_path / "out.jsonl")
+    assert out[0].spans == tuple(model.predict_text(sample_gold[35].text))
+    assert read_corpus(tmp_path / "out.jsonl") == out
