@@ -1,4 +1,4 @@
-"""5-fold CV on CPU of a small DeBERTa-v2 trained from scratch (``eccr cv --model hf:...``), timed.
+"""5-fold CV on CPU of a small transformer trained from scratch (``eccr cv --model hf:...``), timed.
 
 Steps, printed as they run:
 
@@ -12,8 +12,9 @@ Steps, printed as they run:
 No pretrained weights exist here, so this measures the pipeline and what a tiny transformer learns from ~90
 documents — not what the paper's pretrained models reach. Usage::
 
-    .venv/bin/python benchmarks/hf_cv_cpu.py --out /tmp/hf-cv            # defaults sized for ~10 min on 2 cores
+    .venv/bin/python benchmarks/hf_cv_cpu.py --out /tmp/hf-cv     # DeBERTa-v2, ~5 min on 2 shared cores
     .venv/bin/python benchmarks/hf_cv_cpu.py --tokenizer char --epochs 10 --hidden 128
+    .venv/bin/python benchmarks/hf_cv_cpu.py --architecture llama --bidirectional all  # vs causal
 """
 
 from __future__ import annotations
@@ -34,18 +35,32 @@ UNLABELED = SHARED / "unlabeled" / "ja-clinical-unlabeled.jsonl"
 P_VALUES = ("1", "1.5", "2", "100")
 
 
-def build_model_dir(out: Path, tokenizer_kind: str, vocab: int, hidden: int, layers: int, heads: int) -> Path:
+DECODERS = ("llama", "mistral", "gpt_neox", "gpt2")
+
+
+def build_model_dir(
+    out: Path, architecture: str, tokenizer_kind: str, vocab: int, hidden: int, layers: int, heads: int
+) -> Path:
     from eccr.models.scratch import write_model_dir
     from eccr.pretrain.tokenizer import read_texts, train_char_tokenizer, train_unigram_tokenizer
 
     texts = read_texts(UNLABELED)
+    role = "decoder" if architecture in DECODERS else "encoder"
     if tokenizer_kind == "char":
-        tokenizer = train_char_tokenizer(texts)
+        tokenizer = train_char_tokenizer(texts, role=role)
     else:
-        tokenizer = train_unigram_tokenizer(texts, vocab_size=vocab, byte_fallback=True)
-    directory = out / f"deberta-v2-scratch-{tokenizer_kind}-h{hidden}-l{layers}"
-    write_model_dir("deberta-v2", tokenizer, directory, hidden=hidden, layers=layers, heads=heads,
-                    intermediate=2 * hidden, max_length=512)
+        tokenizer = train_unigram_tokenizer(texts, vocab_size=vocab, byte_fallback=True, role=role)
+    directory = out / f"{architecture}-scratch-{tokenizer_kind}-h{hidden}-l{layers}"
+    write_model_dir(
+        architecture,
+        tokenizer,
+        directory,
+        hidden=hidden,
+        layers=layers,
+        heads=heads,
+        intermediate=2 * hidden,
+        max_length=512,
+    )
     print(f"model directory: {directory} (vocabulary {len(tokenizer)}, {len(texts)} tokenizer texts)")
     return directory
 
@@ -53,6 +68,11 @@ def build_model_dir(out: Path, tokenizer_kind: str, vocab: int, hidden: int, lay
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("/tmp/eccr-hf-cv"))
+    parser.add_argument("--architecture", default="deberta-v2", help="deberta-v2, roberta, llama, gpt2…")
+    parser.add_argument("--bidirectional", default="false", help="decoders: false, all or k top layers")
+    parser.add_argument(
+        "--lora", default="false", help="false (full fine-tuning; default from scratch), true or auto"
+    )
     parser.add_argument("--tokenizer", choices=("unigram", "char"), default="unigram")
     parser.add_argument("--vocab", type=int, default=8000)
     parser.add_argument("--hidden", type=int, default=64)
@@ -69,14 +89,40 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    model_dir = build_model_dir(args.out, args.tokenizer, args.vocab, args.hidden, args.layers, args.heads)
+    model_dir = build_model_dir(
+        args.out, args.architecture, args.tokenizer, args.vocab, args.hidden, args.layers, args.heads
+    )
     prepared = time.perf_counter() - started
     run_dir = args.out / "cv"
-    options = {"init": "from_config", "epochs": args.epochs, "learning_rate": args.learning_rate,
-               "batch_size": args.batch_size, "window": args.window, "patience": args.patience,
-               "progress": "false", "logging_steps": 50}
-    command = [sys.executable, "-m", "eccr", "cv", str(MEDTXT), "--select", "d[certainty=positive]",
-               "--model", f"hf:{model_dir}", "--out", str(run_dir), "--format", "json", "--quiet"]
+    options = {
+        "init": "from_config",
+        "epochs": args.epochs,
+        "learning_rate": args.learning_rate,
+        "batch_size": args.batch_size,
+        "window": args.window,
+        "patience": args.patience,
+        "progress": "false",
+        "logging_steps": 50,
+        "lora": args.lora,
+    }
+    if args.architecture in DECODERS:
+        options["bidirectional"] = args.bidirectional
+    command = [
+        sys.executable,
+        "-m",
+        "eccr",
+        "cv",
+        str(MEDTXT),
+        "--select",
+        "d[certainty=positive]",
+        "--model",
+        f"hf:{model_dir}",
+        "--out",
+        str(run_dir),
+        "--format",
+        "json",
+        "--quiet",
+    ]
     for key, value in options.items():
         command += ["--set", f"model.options.{key}={value}"]
     print("command:", shlex.join(["eccr", *command[3:]]), flush=True)
@@ -87,14 +133,17 @@ def main(argv: list[str] | None = None) -> int:
         print(result.stdout[-3000:], result.stderr[-3000:], sep="\n")
         return result.returncode
     summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-    print(f"\ntokenizer + model directory: {prepared:.1f} s; eccr cv wall time: {wall:.1f} s ({wall / 60:.1f} min)")
+    print(f"\ntokenizer + model directory: {prepared:.1f} s; eccr cv wall time: {wall:.1f} s")
+    print("per-fold wall time (s):", summary.get("run", {}).get("fold_wall_s"))
     print("\n| p | wsm F1 mean (SD) | pooled F1 | P mean | R mean |")
     print("| --- | --- | --- | --- | --- |")
     for p in P_VALUES:
         row = summary["wsm"][p]
         f1 = row["f1"]
-        print(f"| {p} | {f1['mean']:.3f} ({f1['sd']:.3f}) | {f1['pooled']:.3f} | "
-              f"{row['precision']['mean']:.3f} | {row['recall']['mean']:.3f} |")
+        print(
+            f"| {p} | {f1['mean']:.3f} ({f1['sd']:.3f}) | {f1['pooled']:.3f} | "
+            f"{row['precision']['mean']:.3f} | {row['recall']['mean']:.3f} |"
+        )
     return 0
 
 

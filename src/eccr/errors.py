@@ -6,8 +6,11 @@ and the character offset where it was found. Readers never drop data silently: i
 recoverable problem becomes a :class:`Problem` in a :class:`ProblemReport` (serialisable to JSON) and the
 data involved is still kept.
 
-Codes are grouped: ``E00x`` input/encoding, ``E01x`` spans and offsets, ``E02x`` documents and corpora,
-``E03x`` format syntax, ``E04x`` selection/config, ``E05x`` scoring, ``E06x`` models and training.
+Codes are grouped: ``E00x`` input/encoding, ``E01x`` spans and offsets, ``E02x`` documents and corpora
+(``E025``: a document the target format cannot hold), ``E03x`` format syntax, ``E04x`` configuration and
+selection (``E048``: corpus reader/writer options), ``E05x`` scoring, ``E06x`` models and training, ``E07x``
+token alignment, ``E08x`` tokenizers. Each code means one thing; ``docs/errors.md`` lists every code with
+its meaning, where it is raised and what to do, and ``tests/test_errors.py`` keeps that list complete.
 """
 
 from __future__ import annotations

@@ -176,7 +176,7 @@ def test_attribute_values_brat_cannot_hold_travel_as_json_notes(tmp_path: Path) 
 def test_writer_refuses_a_directory_with_other_documents(tmp_path: Path) -> None:
     brat.write([Document("a", "発熱")], tmp_path)
     brat.write([Document("a", "咳嗽")], tmp_path)  # overwriting the same documents is fine
-    with pytest.raises(InputError, match="E038"):
+    with pytest.raises(InputError, match="E025"):
         brat.write([Document("b", "頭痛")], tmp_path)
 
 

@@ -104,9 +104,9 @@ def test_overlapping_spans_cannot_be_written(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "code", "line"),
     [
-        ("# id = a\n発熱\tO\n", "E039", 2),  # two characters in char mode
-        ("# id = a\n発\tO\n熱\n", "E039", 3),  # no tag
-        ("# id = a\n発\tO\n\\q\tO\n", "E039", 3),  # bad escape
+        ("# id = a\n発熱\tO\n", "E037", 2),  # two characters in char mode
+        ("# id = a\n発\tO\n熱\n", "E037", 3),  # no tag
+        ("# id = a\n発\tO\n\\q\tO\n", "E037", 3),  # bad escape
         ("# id = a\n発\tO\n熱\tX-d\n", "E015", 3),  # bad tag
     ],
 )

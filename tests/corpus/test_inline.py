@@ -209,7 +209,7 @@ def test_multi_label_needs_drop_labels(tmp_path):
     doc = Document("d", "発熱と咳嗽", [Span(0, 2, "d"), Span(3, 5, "a")])
     with pytest.raises(ConfigError) as info:
         write_corpus([doc], tmp_path / "o.txt")
-    assert info.value.code == "E048" and "--drop-labels" in str(info.value)
+    assert info.value.code == "E025" and "--drop-labels" in str(info.value)
     write_corpus([doc], tmp_path / "o.txt", drop_labels=True)
     assert (tmp_path / "o.txt").read_text(encoding="utf-8") == "@@発熱##と@@咳嗽##\n"
 

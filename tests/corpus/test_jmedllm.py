@@ -141,7 +141,7 @@ def test_ids_round_trip_with_id_column(tmp_path: Path) -> None:
 
 
 def test_writer_refuses_an_instruction_that_moves_the_document(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="E035"):
+    with pytest.raises(InputError, match="E025"):
         jmedllm.write([Document("a", "発熱")], tmp_path / "x.csv", instruction="一行目\n「二行目」\n")
 
 

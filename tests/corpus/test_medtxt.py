@@ -146,7 +146,7 @@ def test_writer_nests_contained_spans_and_rejects_crossing(tmp_path):
 def test_writer_refuses_meta_id(tmp_path):
     with pytest.raises(EccrError) as info:
         write_corpus([Document("a", "x", meta={"id": "b"})], tmp_path / "w.xml")
-    assert info.value.code == "E038" and info.value.location.doc_id == "a"
+    assert info.value.code == "E025" and info.value.location.doc_id == "a"
 
 
 def test_writer_escapes_markup_and_cr(tmp_path):

@@ -20,7 +20,7 @@ def test_defaults_are_the_papers_protocol_with_the_crf() -> None:
     assert (cfg.model.spec, cfg.folds, cfg.seed, cfg.validation_fraction) == ("crf", 5, 0, 0.2)
     assert cfg.p == [1.0, 1.5, 2.0, 100.0]
     # model options are completed with the model's defaults
-    assert cfg.model.options["window"] == 3 and cfg.model.options["scheme"] == "bio"
+    assert cfg.model.options["window"] == 4 and cfg.model.options["scheme"] == "bio"
 
 
 def test_yaml_flags_and_overrides_layer_in_order(tmp_path) -> None:

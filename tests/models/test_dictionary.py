@@ -105,3 +105,15 @@ def test_save_and_load_round_trip(tmp_path, sample_gold) -> None:
 def test_invalid_options_name_the_key() -> None:
     with pytest.raises(ConfigError, match=r"'model\.options\.min_frequency'"):
         create_model("dict", {"min_frequency": 0})
+
+
+def test_entry_precision_and_min_precision() -> None:
+    # 熱 is annotated once but occurs three times in the training texts; 発熱 always when it occurs
+    docs = [Document("a", "熱が出た。発熱", [Span(5, 7)]), Document("b", "熱と熱感", [Span(0, 1)])]
+    model = create_model("dict")
+    model.fit(Corpus(docs))
+    assert model.matched == {"熱": 3, "発熱": 1}
+    assert model.precision("熱") == pytest.approx(1 / 3) and model.precision("発熱") == 1.0
+    strict = create_model("dict", {"min_precision": 0.5})
+    strict.fit(Corpus(docs))
+    assert set(strict.entries) == {"発熱"}

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from eccr.errors import EccrError
 
@@ -25,7 +26,9 @@ def run_app(app: typer.Typer) -> None:
     try:
         app(standalone_mode=False)
     except EccrError as err:
-        err_console.print(f"[bold red]error[/] {err}", highlight=False, markup=True, soft_wrap=True)
+        # the message is data, not markup: "d[certainty=positive]" must print as written
+        err_console.print(f"[bold red]error[/] {escape(str(err))}", highlight=False, markup=True,
+                          soft_wrap=True)
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

@@ -4,6 +4,12 @@ A shell over :func:`eccr.corpus.io.convert_corpus`. Formats come from ``--from``
 extensions (``.xml`` medtxt, ``.jsonl`` jsonl, ``.txt`` inline, ``.csv`` jmedllm, ``.ann``/directory brat,
 ``.conll`` conll). ``--select`` keeps only the chosen spans. ``--lenient`` turns recoverable problems into a
 JSON warning report (``--report PATH``, else printed to stderr) and keeps all the data.
+
+Format-specific options go through ``--read-option KEY=VALUE`` / ``--write-option KEY=VALUE`` (repeatable;
+a value is read as JSON when it is valid JSON, else as the string written), e.g. ``--write-option mode=token
+--write-option 'separator=" "'`` for conll or ``--write-option with_ids=true`` for jmedllm. An option the
+format does not accept, or a value of the wrong type, is ``E048`` listing the accepted options. They are
+applied after the inline flags, so ``--read-option with_ids=false`` overrides ``--inline-ids``.
 """
 
 from __future__ import annotations
@@ -23,6 +29,12 @@ ReportOpt = Annotated[Path | None, typer.Option(help="Write the warning report (
 InlineIdsOpt = Annotated[bool, typer.Option(help="inline: lines are ID<TAB>TEXT (reading and writing).")]
 LabelOpt = Annotated[str | None, typer.Option(help="inline: label of the spans read (default: concept).")]
 DropLabelsOpt = Annotated[bool, typer.Option(help="inline: write spans of several labels as concepts.")]
+ReadOptionOpt = Annotated[list[str] | None, typer.Option(
+    "--read-option", metavar="KEY=VALUE",
+    help="Reader option of the input format (repeatable; VALUE is JSON or a string), e.g. mode=token.")]
+WriteOptionOpt = Annotated[list[str] | None, typer.Option(
+    "--write-option", metavar="KEY=VALUE",
+    help="Writer option of the output format (repeatable; VALUE is JSON or a string), e.g. with_ids=true.")]
 
 
 def inline_options(inline_ids: bool, label: str | None, drop_labels: bool
@@ -45,17 +57,25 @@ def command(
     inline_ids: InlineIdsOpt = False,
     label: LabelOpt = None,
     drop_labels: DropLabelsOpt = False,
+    read_option: ReadOptionOpt = None,
+    write_option: WriteOptionOpt = None,
 ) -> None:
     """Convert a corpus between formats (jsonl, inline, medtxt, jmedllm, brat, conll)."""
-    from eccr.corpus.io import convert_corpus, detect_format
+    from eccr.corpus.io import convert_corpus, detect_format, detect_target_format, parse_format_options
 
     source_format = from_format or detect_format(source)
+    target_format = to_format or detect_target_format(target)
     inline_read, inline_write = inline_options(inline_ids, label, drop_labels)
-    read_options = inline_read if source_format == "inline" else {}
-    writes_inline = to_format == "inline" or (to_format is None and target.suffix.lower() == ".txt")
-    write_options = inline_write if writes_inline else {}
+    read_options = {
+        **(inline_read if source_format == "inline" else {}),
+        **parse_format_options(source_format, "read", read_option or []),
+    }
+    write_options = {
+        **(inline_write if target_format == "inline" else {}),
+        **parse_format_options(target_format, "write", write_option or []),
+    }
     result = convert_corpus(
-        source, target, source_format=source_format, target_format=to_format, select=select,
+        source, target, source_format=source_format, target_format=target_format, select=select,
         lenient=lenient, read_options=read_options, write_options=write_options,
     )
     problems = result.report

@@ -30,12 +30,13 @@ and annotation id):
 
 Writing
 -------
-``path`` is a directory (created) receiving ``<id>.txt`` and ``<id>.ann`` for every document (``E038`` if it
+``path`` is a directory (created) receiving ``<id>.txt`` and ``<id>.ann`` for every document (``E025`` if it
 already holds other documents' pairs, which would be read back with them), or an ``.ann`` path for a
 single document. T lines come in span order, then attributes (renumbered ``A1``…),
 notes (renumbered ``#1``…) and the verbatim lines. Reading what the writer wrote gives the same documents;
 writing what was read keeps every annotation with its T id (only A/# ids and line order may change).
-Labels and attribute names must be non-empty without whitespace (``E037`` otherwise).
+Labels and attribute names must be non-empty without whitespace, and a document id must be usable as a
+file name (``E025`` otherwise).
 
 >>> import tempfile, pathlib
 >>> folder = pathlib.Path(tempfile.mkdtemp())
@@ -273,7 +274,7 @@ def _group(document: Document, file: str) -> list[tuple[str | None, list[Span]]]
     for brat_id, fragments in by_id.items():
         fragments.sort(key=lambda s: s.attrs.get(FRAGMENT_KEY, 0))
         if len({(s.label, _plain_attrs(s)) for s in fragments}) != 1 or not str(brat_id).startswith("T"):
-            raise SpanError("E037", f"spans sharing brat id {brat_id!r} need the same label and attributes, "
+            raise SpanError("E025", f"spans sharing brat id {brat_id!r} need the same label and attributes, "
                             "and the id must start with T", Location(file=file, doc_id=document.id,
                                                                      offset=fragments[0].start))
     return groups
@@ -299,7 +300,7 @@ def ann_text(document: Document, file: str = "") -> str:
         first = fragments[0]
         location = Location(file=file, doc_id=document.id, offset=first.start)
         if _WHITESPACE.search(first.label):
-            raise SpanError("E037", f"label {first.label!r} contains whitespace, which brat cannot store",
+            raise SpanError("E025", f"label {first.label!r} contains whitespace, which brat cannot store",
                             location)
         offsets = ";".join(f"{s.start} {s.end}" for s in fragments)
         surface = surface_of(document.text, [(s.start, s.end) for s in fragments])
@@ -312,7 +313,7 @@ def ann_text(document: Document, file: str = "") -> str:
                     n_lines.append(f"#{len(n_lines) + 1}\t{note_type} {brat_id}\t{note}")
                 continue
             if not name or _WHITESPACE.search(name):
-                raise SpanError("E037", f"attribute name {name!r} is empty or contains whitespace, which "
+                raise SpanError("E025", f"attribute name {name!r} is empty or contains whitespace, which "
                                 "brat cannot store", location)
             if value is True:
                 a_lines.append(f"A{len(a_lines) + 1}\t{name} {brat_id}")
@@ -328,7 +329,7 @@ def ann_text(document: Document, file: str = "") -> str:
 
 def _safe_stem(doc_id: str, file: str) -> str:
     if doc_id in (".", "..") or any(ch in doc_id for ch in "/\\\0\n\r"):
-        raise InputError("E038", f"document id {doc_id!r} cannot be used as a brat file name",
+        raise InputError("E025", f"document id {doc_id!r} cannot be used as a brat file name",
                          Location(file=file, doc_id=doc_id))
     return doc_id
 
@@ -339,7 +340,7 @@ def write(documents: Sequence[Document], path: Path, **options: Any) -> None:
         raise TypeError(f"unknown brat writer options: {', '.join(sorted(options))}")
     if path.suffix == ".ann":
         if len(documents) != 1:
-            raise InputError("E038", f"an .ann path holds one document, got {len(documents)}; write to a "
+            raise InputError("E025", f"an .ann path holds one document, got {len(documents)}; write to a "
                              "directory instead", Location(file=str(path)))
         targets = [(documents[0], path.with_suffix(".txt"), path)]
     else:
@@ -352,7 +353,7 @@ def write(documents: Sequence[Document], path: Path, **options: Any) -> None:
         stale = sorted(p.name for p in path.iterdir() if p.suffix in (".txt", ".ann") and p not in written)
         if stale:
             shown = ", ".join(stale[:3]) + ("…" if len(stale) > 3 else "")
-            raise InputError("E038", f"{path} already holds {len(stale)} .txt/.ann file(s) of other "
+            raise InputError("E025", f"{path} already holds {len(stale)} .txt/.ann file(s) of other "
                              f"documents ({shown}) that would be read back with this corpus; write to an "
                              "empty directory", Location(file=str(path)))
     for doc, txt, ann in targets:

@@ -9,7 +9,7 @@ Two modes (reader and writer option ``mode``):
   of its last ``I`` token, separators in between included. The writer cuts tokens at character-class
   changes (kanji, hiragana, katakana, Latin letters, digits; any other character is a token of its own) and
   at every span boundary when ``separator`` is ``""``; otherwise it splits the text on ``separator`` and
-  requires every span to start and end on token boundaries (``E039`` otherwise).
+  requires every span to start and end on token boundaries (``E025`` otherwise).
 
 Documents and ids
 -----------------
@@ -25,8 +25,10 @@ Escapes (item column)
 So that every item is one whitespace-free field: ``\\`` is a backslash, ``\t`` tab, ``\n`` newline, ``\r``
 carriage return, ``\s`` space, ``\uXXXX`` any other whitespace character (e.g. ``\u3000``), and a leading
 ``#`` is written ``\#``. The reader splits a line on tabs when it has one (item = first field, tag = last),
-otherwise on whitespace. Overlapping spans cannot be written (``E012``); a bad line, escape, tag or a
-multi-character item in char mode is ``E039``/``E015`` naming the file, line and document.
+otherwise on whitespace. Overlapping spans cannot be written (``E012``); a bad line, escape or a
+multi-character item in char mode is ``E037``, a bad tag ``E015``, each naming the file, line and document.
+A document the writer cannot express (an id with a line break, a label with whitespace, a span off the
+token boundaries) is ``E025``; an unknown ``mode`` is ``E048``.
 
 >>> doc = Document("d1", "発熱 咳", [Span(0, 2, "d"), Span(3, 4, "d")])
 >>> print(document_text(doc), end="")  # doctest: +NORMALIZE_WHITESPACE
@@ -57,7 +59,7 @@ from eccr.corpus.validation import (
     read_text_file,
     split_records,
 )
-from eccr.errors import InputError, Location, ProblemReport, SpanError
+from eccr.errors import ConfigError, InputError, Location, ProblemReport, SpanError
 
 EXTENSIONS: tuple[str, ...] = (".conll",)
 
@@ -93,7 +95,7 @@ def escape_item(item: str) -> str:
 
 
 def unescape_item(field_text: str, location: Location) -> str:
-    """The item an item column stands for; a bad escape is ``E039``.
+    """The item an item column stands for; a bad escape is ``E037``.
 
     >>> unescape_item("\\\\#a\\\\sb\\\\u3000", Location())
     '#a b\\u3000'
@@ -105,7 +107,7 @@ def unescape_item(field_text: str, location: Location) -> str:
             return chr(int(code[1:], 16))
         if code in _UNESCAPES:
             return _UNESCAPES[code]
-        raise InputError("E039", f"bad escape \\{code} in item {field_text!r}; use \\\\, \\t, \\n, \\r, \\s, "
+        raise InputError("E037", f"bad escape \\{code} in item {field_text!r}; use \\\\, \\t, \\n, \\r, \\s, "
                          "\\# or \\uXXXX", location)
 
     return _ESCAPE.sub(replace, field_text)
@@ -169,7 +171,7 @@ def read(
 def _split_line(line: str, location: Location) -> tuple[str, str]:
     fields = line.split("\t") if "\t" in line else line.split()
     if len(fields) < 2 or not fields[0]:
-        raise InputError("E039", f"expected 'item<TAB>tag', got {line[:60]!r}", location)
+        raise InputError("E037", f"expected 'item<TAB>tag', got {line[:60]!r}", location)
     item = fields[0]
     return (unescape_item(item, location) if "\\" in item else item), fields[-1]
 
@@ -182,7 +184,7 @@ def _build(
     position = 0
     for index, (item, _, line) in enumerate(doc.items):
         if mode == "char" and len(item) != 1:
-            raise InputError("E039", f"char mode expects one character per line, got {item!r}; read with "
+            raise InputError("E037", f"char mode expects one character per line, got {item!r}; read with "
                              "mode='token' for tokens", Location(file=file, doc_id=doc_id, line=line))
         if index and separator:
             parts.append(separator)
@@ -250,7 +252,7 @@ def _split_tokens(document: Document, separator: str, file: str) -> list[tuple[i
     position = 0
     for piece in document.text.split(separator):
         if not piece:
-            raise SpanError("E039", f"token mode with separator {separator!r} needs non-empty tokens, but "
+            raise SpanError("E025", f"token mode with separator {separator!r} needs non-empty tokens, but "
                             "the text has an empty one (separator at the start/end or doubled)",
                             Location(file=file, doc_id=document.id, offset=position))
         tokens.append((position, position + len(piece)))
@@ -259,7 +261,7 @@ def _split_tokens(document: Document, separator: str, file: str) -> list[tuple[i
     ends = {e for _, e in tokens}
     for span in document.spans:
         if span.start not in starts or span.end not in ends:
-            raise SpanError("E039", f"span [{span.start}, {span.end}) does not start and end on token "
+            raise SpanError("E025", f"span [{span.start}, {span.end}) does not start and end on token "
                             f"boundaries (tokens split on {separator!r})",
                             Location(file=file, doc_id=document.id, offset=span.start))
     return tokens
@@ -278,10 +280,10 @@ def document_text(
     check_no_overlap(document, "conll", file)
     location = Location(file=file, doc_id=document.id)
     if any(ch in document.id for ch in "\r\n"):
-        raise InputError("E039", f"document id {document.id!r} contains a line break", location)
+        raise InputError("E025", f"document id {document.id!r} contains a line break", location)
     for span in document.spans:
         if typed and re.search(r"\s", span.label):
-            raise SpanError("E039", f"label {span.label!r} contains whitespace; CoNLL tags cannot",
+            raise SpanError("E025", f"label {span.label!r} contains whitespace; CoNLL tags cannot",
                             Location(file=file, doc_id=document.id, offset=span.start))
     if mode == "char":
         tokens = [(i, i + 1) for i in range(len(document.text))]
@@ -317,7 +319,7 @@ def _token_tags(document: Document, tokens: list[tuple[int, int]], typed: bool, 
 
 def _check_mode(mode: str) -> None:
     if mode not in ("char", "token"):
-        raise InputError("E039", f"unknown conll mode {mode!r}; use 'char' or 'token'")
+        raise ConfigError("E048", f"unknown conll mode {mode!r}; use 'char' or 'token'")
 
 
 def write(

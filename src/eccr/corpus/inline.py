@@ -24,7 +24,7 @@ Layouts
 What inline cannot store
 ------------------------
 Inline marks are binary: labels and attrs are lost. The reader gives every span the label ``label``
-(default ``"concept"``). The writer refuses a corpus whose spans carry more than one label (``E048``) unless
+(default ``"concept"``). The writer refuses a corpus whose spans carry more than one label (``E025``) unless
 ``drop_labels=True``; attrs are always dropped. Overlapping spans cannot be written (``E012``, naming the
 document and offset). Document meta is not written.
 
@@ -237,7 +237,7 @@ def _check_labels(documents: Iterable[Document], drop_labels: bool) -> None:
     labels = {span.label for doc in documents for span in doc.spans}
     if len(labels) > 1 and not drop_labels:
         raise ConfigError(
-            "E048", f"the corpus has {len(labels)} span labels ({', '.join(sorted(labels))}) but inline "
+            "E025", f"the corpus has {len(labels)} span labels ({', '.join(sorted(labels))}) but inline "
             "marks are binary; select one label (--select) or pass --drop-labels to write all as concepts")
 
 
@@ -272,7 +272,7 @@ def write(
         path.mkdir(parents=True, exist_ok=True)
         for doc in documents:
             if "/" in doc.id or "\\" in doc.id or doc.id.startswith(".") or "\0" in doc.id:
-                raise ConfigError("E048", f"document id {doc.id!r} cannot be a file name; use the line "
+                raise ConfigError("E025", f"document id {doc.id!r} cannot be a file name; use the line "
                                   "layout with --inline-ids", Location(doc_id=doc.id))
             target = path / f"{doc.id}.txt"
             target.write_text(mark_document(doc, line_layout=False, file=str(target)), encoding="utf-8",
@@ -283,7 +283,7 @@ def write(
         marked = mark_document(doc, line_layout=True, file=str(path))
         if with_ids:
             if any(ch in doc.id for ch in "\t\n\r"):
-                raise ConfigError("E048", f"document id {doc.id!r} contains a TAB or line break",
+                raise ConfigError("E025", f"document id {doc.id!r} contains a TAB or line break",
                                   Location(doc_id=doc.id))
             marked = f"{doc.id}\t{marked}"
         lines.append(marked + "\n")

@@ -10,6 +10,12 @@ The format is taken from the explicit ``format`` argument, else from an unambigu
 (``.xml`` medtxt, ``.csv`` jmedllm, ``.jsonl`` jsonl, ``.ann`` brat, ``.conll`` conll); it is never guessed
 from the content. ``read_corpus`` then validates the documents (unique ids, non-empty texts) and applies
 the selector.
+
+Format options are the keyword parameters of the format's ``read``/``write`` after the first two
+(:func:`format_options`). An option the format does not accept is a :class:`~eccr.errors.ConfigError`
+``E048`` naming the format and listing the options it accepts, both from Python (:func:`read_documents`,
+:func:`write_corpus`) and from ``eccr convert --read-option/--write-option KEY=VALUE``
+(:func:`parse_format_options`, which also checks each value against the parameter's type).
 """
 
 from __future__ import annotations
@@ -17,11 +23,14 @@ from __future__ import annotations
 import contextlib
 import gc
 import importlib
+import inspect
+import json
+import typing
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal
 
 from eccr.corpus.types import Corpus, Document
 from eccr.corpus.validation import UniqueIds, already_checked, check_not_empty
@@ -29,6 +38,9 @@ from eccr.errors import ConfigError, DocumentError, Location, ProblemReport
 
 #: Format names, each a module of :mod:`eccr.corpus`.
 FORMATS: tuple[str, ...] = ("jsonl", "inline", "medtxt", "jmedllm", "brat", "conll")
+
+#: Which side of a format an option is for: its reader or its writer.
+Role = Literal["read", "write"]
 
 
 def format_module(name: str) -> ModuleType:
@@ -74,6 +86,118 @@ def detect_format(path: str | Path) -> str:
     return matches[0]
 
 
+def format_options(name: str, role: Role) -> dict[str, inspect.Parameter]:
+    """The options a format's reader (``role="read"``) or writer (``"write"``) accepts, by name.
+
+    They are the named parameters of its ``read``/``write`` after the first two (``path, report`` or
+    ``documents, path``); a catch-all ``**options`` is not an option.
+
+    Example:
+        >>> sorted(format_options("conll", "read")), format_options("medtxt", "write")
+        (['mode', 'separator'], {})
+    """
+    function = getattr(format_module(name), role)
+    params = list(inspect.signature(function).parameters.values())[2:]
+    return {p.name: p for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+def _describe_options(name: str, role: Role) -> str:
+    accepted = format_options(name, role)
+    side = "reader" if role == "read" else "writer"
+    if not accepted:
+        return f"the {name} {side} takes no options"
+    listed = ", ".join(f"{key} (default {p.default!r})" for key, p in accepted.items())
+    return f"the {name} {side} accepts {listed}"
+
+
+def check_format_options(name: str, role: Role, options: dict[str, Any]) -> None:
+    """Raise ``E048`` naming the format and listing its accepted options if ``options`` has an unknown key.
+
+    Example:
+        >>> check_format_options("conll", "read", {"mode": "token"})
+        >>> try:
+        ...     check_format_options("conll", "read", {"typed": False})
+        ... except ConfigError as err:
+        ...     print(err.code)
+        ...     for part in err.message.split("; "):
+        ...         print(part)
+        E048
+        unknown conll reader option 'typed'
+        the conll reader accepts mode (default 'char'), separator (default '')
+    """
+    unknown = sorted(set(options) - set(format_options(name, role)))
+    if unknown:
+        side = "reader" if role == "read" else "writer"
+        raise ConfigError(
+            "E048",
+            f"unknown {name} {side} option{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+            f"{_describe_options(name, role)}",
+        )
+
+
+def parse_format_options(name: str, role: Role, pairs: Sequence[str]) -> dict[str, Any]:
+    """Options for format ``name`` from ``KEY=VALUE`` strings (``--read-option``/``--write-option``).
+
+    A value is read as JSON when it is valid JSON (``true``, ``3``, ``" "``, ``null``), else taken as the
+    string written. Keys must be options of the format (:func:`check_format_options`), and each value must
+    fit the parameter's type: when the JSON reading does not fit but the plain string does (``label=1`` for
+    a string option), the string is used; otherwise the value is an ``E048`` error. A later pair for the
+    same key wins.
+
+    Example:
+        >>> parse_format_options("conll", "write", ["mode=token", 'separator=" "', "typed=false"])
+        {'mode': 'token', 'separator': ' ', 'typed': False}
+        >>> parse_format_options("conll", "write", ["sentences=maybe"])
+        Traceback (most recent call last):
+        ...
+        eccr.errors.ConfigError: [E048] conll writer option sentences='maybe' is not a valid bool
+    """
+    options: dict[str, Any] = {}
+    raw_values: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError("E048", f"cannot read format option {pair!r}; expected KEY=VALUE, "
+                              "e.g. mode=token")
+        try:
+            options[key] = json.loads(raw)
+        except ValueError:
+            options[key] = raw
+        raw_values[key] = raw
+    check_format_options(name, role, options)
+    hints = _parameter_types(name, role)
+    for key, value in options.items():
+        if key in hints:
+            options[key] = _fit_type(name, role, key, value, raw_values[key], hints[key])
+    return options
+
+
+def _parameter_types(name: str, role: Role) -> dict[str, Any]:
+    """Resolved type annotations of the format's reader/writer, or none when they cannot be resolved."""
+    try:
+        return typing.get_type_hints(getattr(format_module(name), role))
+    except (NameError, TypeError):
+        return {}
+
+
+def _fit_type(name: str, role: Role, key: str, value: Any, raw: str, annotation: Any) -> Any:
+    from pydantic import TypeAdapter, ValidationError  # only the CLI path needs pydantic
+
+    adapter = TypeAdapter(annotation)
+    for candidate in (value, raw):
+        try:
+            return adapter.validate_python(candidate, strict=True)
+        except ValidationError:
+            continue
+    side = "reader" if role == "read" else "writer"
+    if typing.get_origin(annotation) is Literal:
+        expected = f"value: choose one of {', '.join(map(repr, typing.get_args(annotation)))}"
+    else:
+        expected = getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+    raise ConfigError("E048", f"{name} {side} option {key}={raw!r} is not a valid {expected}")
+
+
 def read_documents(
     path: str | Path, format: str | None = None, *, report: ProblemReport | None = None, **options: Any
 ) -> list[Document]:
@@ -82,6 +206,7 @@ def read_documents(
     name = format or detect_format(p)
     if not p.exists():
         raise ConfigError("E043", f"input {p} does not exist")
+    check_format_options(name, "read", options)
     reader = format_module(name).read
     with _gc_paused():
         return reader(p, report if report is not None else ProblemReport(), **options)
@@ -165,6 +290,7 @@ def write_corpus(
     name = format or detect_format(p)
     if p.parent and not p.parent.exists():
         p.parent.mkdir(parents=True, exist_ok=True)
+    check_format_options(name, "write", options)
     format_module(name).write(list(corpus), p, **options)
 
 
@@ -196,14 +322,15 @@ def convert_corpus(
     is kept). Both formats are resolved before anything is read, so a bad output path fails fast.
     """
     src_name = source_format or detect_format(source)
-    dst_name = target_format or _target_format(target)
+    dst_name = target_format or detect_target_format(target)
     report = ProblemReport(lenient=lenient)
     corpus = read_corpus(source, src_name, select=select, report=report, **(read_options or {}))
     write_corpus(corpus, target, dst_name, **(write_options or {}))
     return ConvertResult(src_name, dst_name, len(corpus), sum(len(d.spans) for d in corpus), report)
 
 
-def _target_format(target: str | Path) -> str:
+def detect_target_format(target: str | Path) -> str:
+    """The format to write ``target`` in: from its extension, or from the directory when it exists."""
     p = Path(target)
     if p.exists() or p.suffix:
         return detect_format(p)

@@ -315,7 +315,7 @@ def row_for(document: Document, *, instruction: str, tag: str, with_ids: bool, f
     location = Location(file=file, doc_id=document.id)
     if split_question(question, location)[1] != document.text:
         raise InputError(
-            "E035",
+            "E025",
             "cannot write this document: its instruction or suffix contains 「 or 」 in a place that would "
             "change where the document starts or ends on reading; use an instruction without 「 after its "
             "first line and a suffix without 」",

@@ -279,7 +279,7 @@ def document_to_json(doc: Document, *, surface: bool = False) -> str:
     try:
         return json.dumps(obj, ensure_ascii=False)
     except TypeError as err:
-        raise InputError("E038", f"cannot write document as JSON: {err}", Location(doc_id=doc.id)) from None
+        raise InputError("E025", f"cannot write document as JSON: {err}", Location(doc_id=doc.id)) from None
 
 
 def write(documents: Sequence[Document], path: Path, *, surface: bool = False, **options: Any) -> None:

@@ -26,7 +26,8 @@ Rules, in plain words:
   article without ``id`` is ``E038``.
 * Selection (``--select 'd[certainty=positive]'``) is applied by :func:`eccr.corpus.io.read_corpus`.
 
-The writer emits the same layout; properly nested spans become nested tags, crossing spans raise ``E012``.
+The writer emits the same layout; properly nested spans become nested tags, crossing spans raise ``E012``;
+a label, attribute name or character XML cannot hold is ``E025``.
 ``\\r`` is written as ``&#13;`` so texts with CR survive XML line-end handling. Non-string meta values are
 written JSON-encoded (they read back as strings).
 
@@ -181,7 +182,7 @@ def _attributes(attrs: Mapping[str, Any], doc_id: str, what: str) -> str:
     parts = []
     for key, value in attrs.items():
         if not isinstance(key, str) or not _NAME.match(key):
-            raise InputError("E038", f"{what} key {key!r} cannot be written as an XML attribute name",
+            raise InputError("E025", f"{what} key {key!r} cannot be written as an XML attribute name",
                              Location(doc_id=doc_id))
         parts.append(f' {key}="{_attr(value)}"')
     return "".join(parts)
@@ -191,14 +192,14 @@ def article_xml(doc: Document) -> str:
     """The ``<article>`` element for ``doc`` (nested spans as nested tags; crossing spans raise ``E012``)."""
     bad = _NOT_XML.search(doc.text)
     if bad:
-        raise InputError("E038", f"character U+{ord(bad.group()):04X} cannot be written in XML 1.0",
+        raise InputError("E025", f"character U+{ord(bad.group()):04X} cannot be written in XML 1.0",
                          Location(doc_id=doc.id, offset=bad.start()))
     for span in doc.spans:
         if not _NAME.match(span.label):
-            raise InputError("E038", f"span label {span.label!r} cannot be written as an XML tag name",
+            raise InputError("E025", f"span label {span.label!r} cannot be written as an XML tag name",
                              Location(doc_id=doc.id, offset=span.start))
     if "id" in doc.meta:
-        raise InputError("E038", "meta key 'id' would clash with the article's id attribute; rename it",
+        raise InputError("E025", "meta key 'id' would clash with the article's id attribute; rename it",
                          Location(doc_id=doc.id))
     out = [f"<article{_attributes({'id': doc.id, **doc.meta}, doc.id, 'meta')}>\n"]
     text = doc.text

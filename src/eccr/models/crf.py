@@ -16,12 +16,14 @@ Each character of a document is one CRF item; its features are strings (weight 1
   training spans (:mod:`eccr.models.dictionary`), and that of its neighbours. The gazetteer features of a
   training document come from a gazetteer built on the *other* training parts (cross-fitting, like
   stacking), so the CRF does not learn to trust a gazetteer that trivially contains every training span;
-  at prediction the gazetteer of all training documents is used.
+  at prediction the gazetteer of all training documents is used. ``gazetteer_precision`` adds how often
+  the matched entry was annotated where it occurs in training (lo/mid/hi).
 
 Labels are character tags: ``bio`` (``B-d``/``I-d``/``O``, adjacent concepts stay apart) or ``io``
 (``I-d``/``O``, the paper's binary view). Overlapping gold spans are merged before tagging.
 
-A saved model directory holds ``crf.crfsuite`` (crfsuite's own binary model file) and ``eccr-model.json``.
+A saved model directory holds ``crf.crfsuite`` (crfsuite's own binary model file), ``eccr-model.json`` and,
+with ``gazetteer``, ``dictionary.json``.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from eccr.corpus.mask import bio_to_spans
 from eccr.corpus.types import Corpus, Document, Span
@@ -44,28 +46,43 @@ WEIGHTS_FILE = "crf.crfsuite"
 
 
 class CRFOptions(BaseModel):
-    """Hyperparameters and feature switches of :class:`CRFModel` (``model.options`` in a config)."""
+    """Hyperparameters and feature switches of :class:`CRFModel` (``model.options`` in a config).
+
+    The defaults are the best setting found on the *validation* splits of 5-fold CV (seed 0) of MedTxt-CR
+    positive ``d`` and MRNER-disease (see ``docs/experiments.md``); the test folds were not used to pick them.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     c1: float = Field(0.05, ge=0.0, description="L1 regularisation")
-    c2: float = Field(0.01, ge=0.0, description="L2 regularisation")
-    max_iterations: int = Field(150, ge=1, description="L-BFGS iterations")
-    window: int = Field(3, ge=0, le=10, description="characters on each side used as features")
+    c2: float = Field(0.1, ge=0.0, description="L2 regularisation")
+    max_iterations: int = Field(200, ge=1, description="L-BFGS iterations")
+    window: int = Field(4, ge=0, le=10, description="characters on each side used as features")
     scheme: Literal["bio", "io"] = "bio"
     normalize: bool = Field(True, description="window features use NFKC + lower-cased characters")
     bigrams: bool = True
     trigrams: bool = True
     char_type_run: bool = True
     word_features: Literal["auto", "on", "off"] = Field(
-        "off", description="MeCab word-boundary features (needs fugashi + unidic-lite)"
+        "auto", description="MeCab word-boundary features (needs fugashi + unidic-lite; auto: when installed)"
     )
     min_feature_frequency: int = Field(1, ge=1, description="crfsuite feature.minfreq")
     gazetteer: bool = Field(
-        False, description="features from a gazetteer of the training spans (cross-fitted)"
+        True, description="features from a gazetteer of the training spans (cross-fitted)"
     )
     gazetteer_folds: int = Field(5, ge=2, description="training parts for cross-fitted gazetteer features")
     gazetteer_min_frequency: int = Field(1, ge=1, description="min_frequency of the gazetteer")
+    gazetteer_precision: bool = Field(
+        False, description="add the matched entry's training precision (lo/mid/hi) to the gazetteer features"
+    )
+
+    @field_validator("word_features", mode="before")
+    @classmethod
+    def _yaml_booleans(cls, value: Any) -> Any:
+        """YAML reads bare ``on``/``off`` as booleans; take them as the words they were meant to be."""
+        if isinstance(value, bool):
+            return "on" if value else "off"
+        return value
 
 
 _FULLWIDTH_SYMBOLS = (
@@ -203,11 +220,12 @@ def document_features(
     options: CRFOptions,
     words: list[tuple[str, str]] | None = None,
     gazetteer: list[str] | None = None,
+    gazetteer_precision: list[str] | None = None,
 ) -> list[list[str]]:
     """The feature strings of every character of ``text`` (see the module docstring).
 
     ``words`` are ``(position, part of speech)`` per character; ``gazetteer`` the B/I/E/S/O position of
-    each character in a gazetteer match.
+    each character in a gazetteer match, ``gazetteer_precision`` the precision bucket of that match's entry.
     """
     n, w = len(text), options.window
     pad = max(w, 2)
@@ -252,6 +270,8 @@ def document_features(
             f.append("gz-1=" + before)
             f.append("gz+1=" + after)
             f.append("gzc=" + here + "|" + chars[i])
+            if gazetteer_precision is not None:
+                f.append("gzp=" + here + gazetteer_precision[i])
         features.append(f)
     return features
 
@@ -275,6 +295,10 @@ def document_tags(doc: Document, scheme: str) -> list[str]:
         for i in range(span.start, span.end):
             tags[i] = ("B-" if scheme == "bio" and i == span.start else "I-") + span.label
     return tags
+
+
+def _precision_bucket(precision: float) -> str:
+    return "hi" if precision >= 0.7 else "mid" if precision >= 0.3 else "lo"
 
 
 class CRFModel(ConceptModel):
@@ -322,8 +346,16 @@ class CRFModel(ConceptModel):
             source = gazetteer or self._gazetteer
             if source is None:
                 raise ModelError("E062", "the CRF's gazetteer is missing; train or load the model first")
-            positions = match_positions(source.match(text), len(text))
-        return document_features(text, self.config, words, positions)
+            matches = source.match_entries(text)
+            positions = match_positions([span for span, _ in matches], len(text))
+            if not self.config.gazetteer_precision:
+                return document_features(text, self.config, words, positions)
+            buckets = ["-"] * len(text)
+            for span, key in matches:
+                bucket = _precision_bucket(source.precision(key))
+                buckets[span.start : span.end] = [bucket] * span.length
+            return document_features(text, self.config, words, positions, buckets)
+        return document_features(text, self.config, words)
 
     def _training_gazetteers(self, documents: Sequence[Document]) -> list[DictionaryModel | None]:
         """Per document, the cross-fitted gazetteer its features come from (built without it)."""

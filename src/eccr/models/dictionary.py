@@ -2,7 +2,10 @@
 
 Training collects the surface of every training span, normalised with NFKC (and optionally case-folded),
 counts how often each occurs, and keeps the strings seen at least ``min_frequency`` times and at least
-``min_length`` characters long; each entry carries the label it was most often annotated with.
+``min_length`` characters long; each entry carries the label it was most often annotated with. The kept
+entries are then matched against the training texts: an entry's *precision* is the number of times it was
+annotated divided by the number of times it is matched (capped at 1); entries below ``min_precision`` are
+dropped (a string like ``熱`` that is usually not a concept on its own).
 
 Prediction scans the text left to right: at each position it takes the longest entry that matches there
 (a trie lookup) and continues after it; where none matches it moves one character on. Matching happens on
@@ -46,6 +49,9 @@ class DictionaryOptions(BaseModel):
     min_frequency: int = Field(1, ge=1, description="keep strings annotated at least this often")
     min_length: int = Field(1, ge=1, description="keep strings of at least this many normalised characters")
     casefold: bool = Field(False, description="also ignore letter case (after NFKC)")
+    min_precision: float = Field(
+        0.0, ge=0.0, le=1.0, description="keep strings annotated at least this share of the times they occur"
+    )
 
 
 def normalize(text: str, casefold: bool = False) -> str:
@@ -117,6 +123,7 @@ class DictionaryModel(ConceptModel):
         super().__init__(spec, parsed.model_dump(mode="json"))
         self.config = parsed
         self.entries: dict[str, tuple[str, int]] = {}
+        self.matched: dict[str, int] = {}
         self._trie: dict[str, Any] | None = None
 
     def fit(self, train: Corpus, validation: Corpus | None = None, *, run_dir: Path | None = None) -> None:
@@ -135,8 +142,19 @@ class DictionaryModel(ConceptModel):
             for key, count in sorted(counts.items())
             if count >= self.config.min_frequency and len(key) >= self.config.min_length
         }
-        self.labels = sorted({label for label, _ in self.entries.values()})
         self._trie = None
+        self.matched = dict(Counter(key for doc in train for _, key in self.match_entries(doc.text)))
+        if self.config.min_precision > 0:
+            self.entries = {
+                k: v for k, v in self.entries.items() if self.precision(k) >= self.config.min_precision
+            }
+            self._trie = None
+        self.labels = sorted({label for label, _ in self.entries.values()})
+
+    def precision(self, key: str) -> float:
+        """Share of the training matches of entry ``key`` that were annotated (1.0 when never matched)."""
+        annotated = self.entries[key][1]
+        return min(1.0, annotated / max(self.matched.get(key, 0), 1))
 
     def _get_trie(self) -> dict[str, Any]:
         if self._trie is None:
@@ -151,10 +169,14 @@ class DictionaryModel(ConceptModel):
 
     def match(self, text: str) -> list[Span]:
         """Longest, leftmost, non-overlapping dictionary matches in ``text`` (original offsets)."""
+        return [span for span, _ in self.match_entries(text)]
+
+    def match_entries(self, text: str) -> list[tuple[Span, str]]:
+        """:meth:`match` with the (normalised) entry each span matched."""
         trie = self._get_trie()
         index = NormalizedText.of(text, self.config.casefold)
         norm, n = index.text, len(index.text)
-        spans: list[Span] = []
+        spans: list[tuple[Span, str]] = []
         j = 0
         while j < n:
             if not index.boundary[j]:
@@ -173,7 +195,7 @@ class DictionaryModel(ConceptModel):
                 continue
             end, label = best
             start, stop = index.to_original(j, end)
-            spans.append(Span(start, stop, label))
+            spans.append((Span(start, stop, label), norm[j:end]))
             j = end
         return spans
 
@@ -183,7 +205,10 @@ class DictionaryModel(ConceptModel):
     def save_weights(self, directory: Path) -> None:
         data = {
             "format": "eccr-dictionary/1",
-            "entries": [{"text": k, "label": lab, "count": c} for k, (lab, c) in self.entries.items()],
+            "entries": [
+                {"text": k, "label": lab, "count": c, "matched": self.matched.get(k, 0)}
+                for k, (lab, c) in self.entries.items()
+            ],
         }
         (directory / WEIGHTS_FILE).write_text(
             json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
@@ -198,6 +223,7 @@ class DictionaryModel(ConceptModel):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             self.entries = {e["text"]: (e["label"], int(e["count"])) for e in data["entries"]}
+            self.matched = {e["text"]: int(e.get("matched", 0)) for e in data["entries"]}
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
             raise ModelError("E062", f"cannot read the dictionary: {err}", Location(file=str(path))) from None
         self._trie = None
