@@ -54,27 +54,44 @@ def main(argv: list[str] | None = None) -> int:
         for spec in args.model or ["crf", "dict"]:
             overrides = [o for o in args.set if spec == "crf" or not o.startswith(("model.", "search."))]
             config = resolve_config(
-                {"model": {"spec": spec}, "corpus": {"path": str(path), "select": select},
-                 "folds": args.folds, "seed": args.seed},
+                {
+                    "model": {"spec": spec},
+                    "corpus": {"path": str(path), "select": select},
+                    "folds": args.folds,
+                    "seed": args.seed,
+                },
                 overrides=overrides,
             )
             result = cross_validate(corpus, config, args.out / f"{name}-{spec}")
             data = result.to_dict()
             for p in P_VALUES:
                 entry = data["wsm"][p]
-                rows.append({
-                    "corpus": name, "model": spec, "p": p,
-                    "F1": mean_sd(entry["f1"]["mean"], entry["f1"]["sd"]),
-                    "recall": mean_sd(entry["recall"]["mean"], entry["recall"]["sd"]),
-                    "precision": mean_sd(entry["precision"]["mean"], entry["precision"]["sd"]),
-                    "pooled F1": f"{entry['f1']['pooled']:.3f}",
-                    "wall s": f"{result.wall_s:.0f}",
-                })
+                rows.append(
+                    {
+                        "corpus": name,
+                        "model": spec,
+                        "p": p,
+                        "F1": mean_sd(entry["f1"]["mean"], entry["f1"]["sd"]),
+                        "recall": mean_sd(entry["recall"]["mean"], entry["recall"]["sd"]),
+                        "precision": mean_sd(entry["precision"]["mean"], entry["precision"]["sd"]),
+                        "pooled F1": f"{entry['f1']['pooled']:.3f}",
+                        "wall s": f"{result.wall_s:.0f}",
+                    }
+                )
             by_length = data["by_length"]
-            length_rows.append({"corpus": name, "model": spec,
-                                **{b: f"{by_length[b]['1']['f1']['pooled']:.3f}" for b in BINS}})
-            print(f"done {name} {spec}: wsm F1 p=1 {data['wsm']['1']['f1']['mean']:.3f} "
-                  f"in {result.wall_s:.0f} s -> {args.out / f'{name}-{spec}'}", file=sys.stderr, flush=True)
+            length_rows.append(
+                {
+                    "corpus": name,
+                    "model": spec,
+                    **{b: f"{by_length[b]['1']['f1']['pooled']:.3f}" for b in BINS},
+                }
+            )
+            print(
+                f"done {name} {spec}: wsm F1 p=1 {data['wsm']['1']['f1']['mean']:.3f} "
+                f"in {result.wall_s:.0f} s -> {args.out / f'{name}-{spec}'}",
+                file=sys.stderr,
+                flush=True,
+            )
     print(f"## wsm, {args.folds}-fold CV (seed {args.seed}): mean (SD) over folds\n")
     print(markdown_table(rows))
     print("\n## pooled wsm F1 at p=1 by gold span length (characters)\n")

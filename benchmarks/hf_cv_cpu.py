@@ -6,7 +6,8 @@ Steps, printed as they run:
    fallback, or one token per character with ``--tokenizer char``);
 2. write a from-scratch DeBERTa-v2 model directory (``config.json`` + tokenizer, :mod:`eccr.models.scratch`);
 3. run the exact command ``eccr cv MedTxt-CR-JA-training.xml --select 'd[certainty=positive]'
-   --model hf:<dir> --set model.options.init=from_config ...`` and time it;
+   --model hf:<dir> --set model.options.init=from_config ...`` and time it
+   (``--corpus mrner``: the same on MRNER-disease);
 4. print wsm F1 (and P, R) mean (SD) and pooled at p = 1, 1.5, 2, 100 from the run's ``summary.json``.
 
 No pretrained weights exist here, so this measures the pipeline and what a tiny transformer learns from ~90
@@ -31,6 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("ECCR_SHARED_DATA", ROOT.parent / "shared" / "data"))
 MEDTXT = SHARED / "medtxt-cr" / "MedTxt-CR-JA-training.xml"
+MRNER = SHARED / "jmed-llm" / "mrner_disease.csv"
+#: corpus name -> (path, selector)
+CORPORA = {"medtxt": (MEDTXT, "d[certainty=positive]"), "mrner": (MRNER, None)}
 UNLABELED = SHARED / "unlabeled" / "ja-clinical-unlabeled.jsonl"
 P_VALUES = ("1", "1.5", "2", "100")
 
@@ -68,6 +72,7 @@ def build_model_dir(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("/tmp/eccr-hf-cv"))
+    parser.add_argument("--corpus", choices=sorted(CORPORA), default="medtxt")
     parser.add_argument("--architecture", default="deberta-v2", help="deberta-v2, roberta, llama, gpt2…")
     parser.add_argument("--bidirectional", default="false", help="decoders: false, all or k top layers")
     parser.add_argument(
@@ -84,8 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window", type=int, default=256)
     parser.add_argument("--patience", type=int, default=2)
     args = parser.parse_args(argv)
-    if not MEDTXT.exists() or not UNLABELED.exists():
-        print(f"skipped: {MEDTXT} or {UNLABELED} is absent")
+    corpus_path, selector = CORPORA[args.corpus]
+    if not corpus_path.exists() or not UNLABELED.exists():
+        print(f"skipped: {corpus_path} or {UNLABELED} is absent")
         return 0
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -112,9 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         "-m",
         "eccr",
         "cv",
-        str(MEDTXT),
-        "--select",
-        "d[certainty=positive]",
+        str(corpus_path),
+        *(["--select", selector] if selector else []),
         "--model",
         f"hf:{model_dir}",
         "--out",

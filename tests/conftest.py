@@ -66,13 +66,39 @@ def sample_gold():
 
 @pytest.fixture(scope="session")
 def sample_crf(sample_gold, tmp_path_factory):
-    """A CRF trained on the first 30 sample documents (few iterations) and saved; returns (model, directory)."""
+    """A CRF trained on the first 30 sample documents (few iterations), saved; returns (model, directory)."""
     from eccr.models.base import create_model
 
     model = create_model("crf", {"max_iterations": 60})
     model.fit(sample_gold[:30])
     directory = model.save(tmp_path_factory.mktemp("sample-crf"))
     return model, directory
+
+
+@pytest.fixture(scope="session")
+def sample_cv_runs(tmp_path_factory):
+    """Two real ``eccr cv`` run directories on the sample corpus, same folds: ``{"crf": dir, "dict": dir}``.
+
+    The CRF runs 20 L-BFGS iterations (about 2 s for 5 folds); also ``"dict-seed1"``, the gazetteer on
+    other folds (``--seed 1``), for the different-folds warning.
+    """
+    from typer.testing import CliRunner
+
+    from eccr.cli.main import app
+    from eccr.data import SAMPLE_PATH
+
+    root = tmp_path_factory.mktemp("sample-cv-runs")
+    runs = {
+        "crf": ["--model", "crf", "--set", "model.options.max_iterations=20"],
+        "dict": ["--model", "dict"],
+        "dict-seed1": ["--model", "dict", "--seed", "1"],
+    }
+    for name, args in runs.items():
+        result = CliRunner().invoke(
+            app, ["cv", str(SAMPLE_PATH), "--from", "inline", *args, "--out", str(root / name), "--quiet"]
+        )
+        assert result.exit_code == 0, result.output
+    return {name: root / name for name in runs}
 
 
 # --- tokenizer and tiny-model fixtures (owned by align/, models/token_classification, training/) ----------

@@ -42,6 +42,8 @@ def test_cv_runs_on_the_sample_and_prints_a_table(tmp_path) -> None:
         "fold-2",
         "fold-3",
         "folds.json",
+        "gold.jsonl",
+        "predictions.jsonl",
         "resolved.yaml",
         "summary.csv",
         "summary.json",
@@ -93,3 +95,27 @@ def test_cv_with_config_file_and_bad_key(tmp_path) -> None:
     )
     assert bad.exit_code != 0
     assert "model.options.minfreq" in str(bad.exception)
+
+
+def test_cv_csv_output_is_one_row_per_score(tmp_path) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "cv",
+            str(SAMPLE_PATH),
+            "--model",
+            "dict",
+            "--folds",
+            "3",
+            "-q",
+            "--format",
+            "csv",
+            "--out",
+            str(tmp_path / "r"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "score,metric,mean,sd,pooled,fold_1,fold_2,fold_3"
+    assert all(len(line.split(",")) == 8 for line in lines)
+    assert (tmp_path / "r" / "summary.csv").read_text(encoding="utf-8").splitlines() == lines

@@ -194,3 +194,32 @@ def test_predict_files_round_trip(tmp_path, sample_crf, sample_gold) -> None:
     out = predict_files(directory, [note], tmp_path / "out.jsonl")
     assert out[0].spans == tuple(model.predict_text(sample_gold[35].text))
     assert read_corpus(tmp_path / "out.jsonl") == out
+
+
+def test_iter_summaries_reads_run_directories(tmp_path) -> None:
+    from eccr.experiments.runner import iter_summaries
+
+    cross_validate(
+        spy_corpus(), resolve_config({"model": {"spec": "spy"}, "folds": 2}), tmp_path / "a", progress=False
+    )
+    (tmp_path / "empty").mkdir()
+    found = list(iter_summaries([tmp_path / "a", tmp_path / "empty"]))
+    assert [path.name for path, _ in found] == ["a"]
+    assert found[0][1]["run"]["model"] == "spy" and "wsm" in found[0][1]
+
+
+def test_cv_writes_one_prediction_file_for_the_whole_corpus(tmp_path) -> None:
+    corpus = spy_corpus(23)
+    run = tmp_path / "run"
+    result = cross_validate(corpus, resolve_config({"model": {"spec": "spy"}}), run, progress=False)
+    predicted = read_corpus(run / "predictions.jsonl")
+    gold = read_corpus(run / "gold.jsonl")
+    # every document of the corpus exactly once (Corpus would reject a duplicate id), in fold order
+    assert len(predicted.ids) == len(set(predicted.ids)) == len(corpus)
+    assert set(predicted.ids) == set(corpus.ids) and predicted.ids == gold.ids == list(result.plan.ids)
+    folds = [read_corpus(run / f"fold-{k}" / name) for name in ("predictions.jsonl", "gold.jsonl")
+             for k in range(5)]
+    assert list(predicted) == [d for c in folds[:5] for d in c]
+    assert list(gold) == [d for c in folds[5:] for d in c]
+    assert all(gold.get(i) == corpus.get(i) for i in corpus.ids)
+    assert list(predicted) == [d for f in result.folds for d in f.predictions]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from enum import StrEnum
 
@@ -21,10 +22,41 @@ class OutputFormat(StrEnum):
     csv = "csv"
 
 
+_P_VALUE = re.compile(r"^(\d+(\.\d*)?|\.\d+|inf|Infinity|∞)$", re.IGNORECASE)
+
+
+def join_p_values(argv: list[str]) -> list[str]:
+    """Let ``--p`` take several values as written in the paper's tables: ``--p 1 1.5 2 100 inf``.
+
+    Click options take one value each, so the numbers that follow ``--p`` are joined into the
+    comma-separated form the commands parse (``--p 1,1.5,2,100,inf``). Joining stops at the first argument
+    that is not a number or ``inf``.
+
+    >>> join_p_values(["score", "g.jsonl", "p.jsonl", "--p", "1", "1.5", "inf", "--by-length"])
+    ['score', 'g.jsonl', 'p.jsonl', '--p', '1,1.5,inf', '--by-length']
+    >>> join_p_values(["score", "--p", "2", "gold.jsonl", "pred.jsonl"])
+    ['score', '--p', '2', 'gold.jsonl', 'pred.jsonl']
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        out.append(argv[i])
+        if argv[i] == "--p" and i + 1 < len(argv):
+            j = i + 1
+            while j < len(argv) and _P_VALUE.match(argv[j]):
+                j += 1
+            if j > i + 1:
+                out.append(",".join(argv[i + 1 : j]))
+                i = j
+                continue
+        i += 1
+    return out
+
+
 def run_app(app: typer.Typer) -> None:
     """Run the typer app, turning :class:`EccrError` into a one-line coded message and exit status 2."""
     try:
-        app(standalone_mode=False)
+        app(args=join_p_values(sys.argv[1:]), standalone_mode=False)
     except EccrError as err:
         # the message is data, not markup: "d[certainty=positive]" must print as written
         err_console.print(f"[bold red]error[/] {escape(str(err))}", highlight=False, markup=True,

@@ -1,7 +1,11 @@
-"""``eccr compare GOLD RUN_A RUN_B``: is system A better than system B on the same documents?
+"""``eccr compare RUN_A RUN_B [--gold GOLD]``: is system A better than system B on the same documents?
 
-A run is a predictions file. Prints F1(A) − F1(B) of the chosen measure with a paired-bootstrap confidence
-interval and an approximate-randomisation p-value (see :mod:`eccr.metrics.stats`).
+A run is an ``eccr cv`` run directory (its ``predictions.jsonl`` covers every document of the corpus, each
+predicted by the fold that held it out; its ``gold.jsonl`` is the default gold) or a predictions file (then
+``--gold`` is required). The older form ``eccr compare GOLD RUN_A RUN_B`` is still accepted. Prints
+F1(A) − F1(B) of the chosen measure with a paired-bootstrap confidence interval and an
+approximate-randomisation p-value (see :mod:`eccr.metrics.stats`); the rules for run directories are in
+:mod:`eccr.experiments.runs`.
 """
 
 from __future__ import annotations
@@ -15,38 +19,57 @@ import typer
 from eccr.cli.common import OutputFormat
 
 
-def compare_files(gold: Path, run_a: Path, run_b: Path, *, measure: str = "wsm", p: float | None = 1.0,
-                  metric: str = "f1", typed: bool = False, gold_format: str | None = None,
-                  pred_format: str | None = None, select: str | None = None, pred_select: str | None = None,
-                  allow_missing: bool = False, n_resamples: int = 1000, n_permutations: int = 1000,
-                  seed: int = 0, zero_division: float = 0.0) -> Any:
-    """Read the three corpora and return :func:`eccr.metrics.compare_systems`'s comparison."""
-    from eccr.corpus.io import read_corpus
-    from eccr.metrics import compare_systems
+def compare_files(gold: Path | None, run_a: Path, run_b: Path, *, measure: str = "wsm",
+                  p: float | None = 1.0, metric: str = "f1", typed: bool = False,
+                  gold_format: str | None = None, pred_format: str | None = None, select: str | None = None,
+                  pred_select: str | None = None, allow_missing: bool = False, n_resamples: int = 1000,
+                  n_permutations: int = 1000, seed: int = 0, zero_division: float = 0.0) -> Any:
+    """:func:`eccr.experiments.runs.compare_runs` (runs are directories or files; ``gold`` may be None)."""
+    from eccr.experiments.runs import compare_runs
 
-    gold_corpus = read_corpus(gold, gold_format, select=select)
-    runs = [read_corpus(path, pred_format, select=pred_select) for path in (run_a, run_b)]
-    return compare_systems(gold_corpus, runs[0], runs[1], measure=measure, p=p, metric=metric, typed=typed,
-                           allow_missing=allow_missing, n_resamples=n_resamples,
-                           n_permutations=n_permutations, seed=seed, zero_division=zero_division)
+    return compare_runs(run_a, run_b, gold, measure=measure, p=p, metric=metric, typed=typed,
+                        gold_format=gold_format, pred_format=pred_format, select=select,
+                        pred_select=pred_select, allow_missing=allow_missing, n_resamples=n_resamples,
+                        n_permutations=n_permutations, seed=seed, zero_division=zero_division)
 
 
-def render_comparison(comparison: Any, fmt: OutputFormat) -> str:
+def split_positionals(paths: list[Path], gold: Path | None) -> tuple[Path | None, Path, Path]:
+    """``[RUN_A, RUN_B]`` (with ``--gold``) or the older ``[GOLD, RUN_A, RUN_B]`` -> ``(gold, a, b)``."""
+    from eccr.errors import ConfigError
+
+    if len(paths) == 2:
+        return gold, paths[0], paths[1]
+    if len(paths) == 3 and gold is None:
+        return paths[0], paths[1], paths[2]
+    if len(paths) == 3:
+        raise ConfigError("E053", "give the gold once: RUN_A RUN_B --gold GOLD "
+                                  "(or the older GOLD RUN_A RUN_B)")
+    raise ConfigError("E053", f"expected RUN_A RUN_B [--gold GOLD], got {len(paths)} paths")
+
+
+def render_comparison(result: Any, fmt: OutputFormat) -> str:
+    """A :class:`~eccr.experiments.runs.RunComparison` (or a bare ``PairedComparison``) as table/JSON/CSV."""
+    comparison = getattr(result, "comparison", result)
     if fmt is OutputFormat.json:
-        return json.dumps(comparison.to_dict(), ensure_ascii=False, indent=2) + "\n"
+        return json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n"
     if fmt is OutputFormat.csv:
         d = comparison.to_dict()
         header = "measure,p,metric,a,b,difference,ci_low,ci_high,p_value,documents"
         values = [d["measure"], d["p"] or "", d["metric"], d["a"], d["b"], d["difference"], d["ci"]["low"],
                   d["ci"]["high"], d["p_value"], d["documents"]]
         return header + "\n" + ",".join(str(v) for v in values) + "\n"
-    return comparison.describe() + "\n"
+    text = comparison.describe() + "\n"
+    if comparison is not result:
+        text += f"  A = {result.run_a}\n  B = {result.run_b}\n  gold = {result.gold}\n"
+    return text
 
 
 def command(
-    gold: Annotated[Path, typer.Argument(help="Gold corpus (any format eccr reads).")],
-    run_a: Annotated[Path, typer.Argument(help="Predictions of system A.")],
-    run_b: Annotated[Path, typer.Argument(help="Predictions of system B (same documents).")],
+    paths: Annotated[list[Path], typer.Argument(
+        help="RUN_A RUN_B: eccr cv run directories or predictions files (the older GOLD RUN_A RUN_B "
+             "is also accepted).", show_default=False, metavar="RUN_A RUN_B")],
+    gold: Annotated[Path | None, typer.Option(
+        "--gold", help="Gold corpus; default: RUN_A's gold.jsonl. Required when the runs are files.")] = None,
     measure: Annotated[str, typer.Option("--measure", help="wsm, marker, char or exact.")] = "wsm",
     p: Annotated[str, typer.Option("--p", help="Hölder p of wsm/marker (a number or 'inf').")] = "1",
     metric: Annotated[str, typer.Option("--metric", help="f1, precision or recall.")] = "f1",
@@ -63,7 +86,13 @@ def command(
     allow_missing: Annotated[bool, typer.Option("--allow-missing", help="Missing predictions = none.")
                              ] = False,
 ) -> None:
-    """Compare two runs on GOLD: score difference A − B, paired bootstrap CI and randomisation p-value."""
+    """Compare two runs: score difference A − B, paired bootstrap CI and randomisation p-value.
+
+    A run is an `eccr cv` run directory or a predictions file. Gold: --gold, else RUN_A's gold.jsonl.
+
+    Runs made with different folds are compared, with a warning.
+    """
+    from eccr.cli.common import err_console
     from eccr.errors import ConfigError
     from eccr.metrics import parse_p
 
@@ -75,8 +104,11 @@ def command(
         p_value = parse_p(p)
     except ValueError:
         raise ConfigError("E053", f"--p value {p!r} is not a number or 'inf'") from None
-    comparison = compare_files(gold, run_a, run_b, measure=measure, p=p_value, metric=metric, typed=typed,
-                               gold_format=gold_format, pred_format=pred_format, select=select,
-                               pred_select=pred_select, allow_missing=allow_missing, n_resamples=resamples,
-                               n_permutations=permutations, seed=seed)
-    typer.echo(render_comparison(comparison, fmt), nl=False)
+    gold_path, run_a, run_b = split_positionals(paths, gold)
+    result = compare_files(gold_path, run_a, run_b, measure=measure, p=p_value, metric=metric, typed=typed,
+                           gold_format=gold_format, pred_format=pred_format, select=select,
+                           pred_select=pred_select, allow_missing=allow_missing, n_resamples=resamples,
+                           n_permutations=permutations, seed=seed)
+    for warning in result.warnings:
+        err_console.print(f"warning: {warning}", highlight=False, markup=False, soft_wrap=True)
+    typer.echo(render_comparison(result, fmt), nl=False)

@@ -51,8 +51,9 @@ def command(
 ) -> None:
     """Cross-validate MODEL on CORPUS: folds by document, per-fold predictions and scores, a summary."""
     import json
+    import sys
 
-    from eccr.cli.common import console, err_console
+    from eccr.cli.common import err_console
     from eccr.experiments.config import load_config
     from eccr.experiments.runner import cross_validate, load_corpus
 
@@ -72,11 +73,11 @@ def command(
     run_dir = out if out is not None else default_run_dir(corpus, cfg.model.spec)
     result = cross_validate(load_corpus(cfg), cfg, run_dir, progress=not quiet, console=err_console)
     if format is OutputFormat.json:
-        console.print_json(json.dumps(result.to_dict(), ensure_ascii=False))
+        sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n")
     elif format is OutputFormat.csv:
         from eccr.reports.tables import csv_text
 
-        console.print(csv_text(result.rows()), end="", markup=False, highlight=False)
+        sys.stdout.write(csv_text(result.rows()))
     else:
         print_summary(result)
         err_console.print(f"wrote {run_dir}", highlight=False)

@@ -1,7 +1,8 @@
 """``eccr score``: score predictions against gold with every measure of the paper.
 
-A thin shell over :func:`eccr.metrics.score`; rendering (table, JSON, CSV) lives here. ``--p`` takes a
-comma-separated list or is repeated: ``--p 1,1.5,2,100,inf`` or ``--p 1 --p inf``.
+A thin shell over :func:`eccr.metrics.score`; rendering (table, JSON, CSV) lives here. ``--p`` takes
+several values (``--p 1 1.5 2 100 inf``, joined by :func:`eccr.cli.common.join_p_values`), a
+comma-separated list (``--p 1,1.5,2,100,inf``) or is repeated (``--p 1 --p inf``).
 """
 
 from __future__ import annotations
@@ -121,7 +122,8 @@ def command(
     zero_division: Annotated[float, typer.Option("--zero-division", help="Value of an undefined ratio.")
                              ] = 0.0,
     paired: Annotated[Path | None, typer.Option(
-        "--paired", help="A second predictions file: also print PRED − PAIRED with CI and p-value.")] = None,
+        "--paired", help="A second predictions file or cv run directory: also print PRED − PAIRED with CI "
+                     "and p-value (as eccr compare PRED PAIRED --gold GOLD).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the paired bootstrap and test.")] = 0,
 ) -> None:
     """Score PRED against GOLD: weighted soft matching, marker, character, exact and JMED-LLM scores."""
@@ -142,6 +144,10 @@ def command(
         comparison = compare_files(gold, pred, paired, p=p_values[0], typed=typed, gold_format=gold_format,
                                    pred_format=pred_format, select=select, pred_select=pred_select,
                                    allow_missing=allow_missing, seed=seed, zero_division=zero_division)
+        from eccr.cli.common import err_console
+
+        for warning in comparison.warnings:
+            err_console.print(f"warning: {warning}", highlight=False, markup=False, soft_wrap=True)
         if fmt is OutputFormat.json:
             data = report.to_dict()
             data["paired"] = comparison.to_dict()

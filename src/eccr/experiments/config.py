@@ -125,7 +125,7 @@ def validate_model_options(
     from eccr.models.base import ModelSpec, model_class
 
     cls = model_class(ModelSpec.parse(spec).kind)
-    options_model = getattr(cls, "Options", None)
+    options_model = cls.Options
     if options_model is None or not (
         isinstance(options_model, type) and issubclass(options_model, BaseModel)
     ):
@@ -139,7 +139,7 @@ def validate_model_options(
 def _option_fields(spec: str) -> set[str]:
     from eccr.models.base import ModelSpec, model_class
 
-    options_model = getattr(model_class(ModelSpec.parse(spec).kind), "Options", None)
+    options_model = model_class(ModelSpec.parse(spec).kind).Options
     return set(getattr(options_model, "model_fields", {}))
 
 

@@ -16,6 +16,8 @@ Run directory written by :func:`cross_validate` (documented in ``docs/experiment
     DIR/fold-<k>/fold.json         sizes, chosen options, fit/predict wall time
     DIR/fold-<k>/search.json       grid-search trials on the validation split (only with ``search``)
     DIR/fold-<k>/model/            the trained model (only with ``save_models``)
+    DIR/predictions.jsonl          every fold's test predictions, in fold order: one file for the corpus
+    DIR/gold.jsonl                 the gold spans of the same documents, in the same order
     DIR/summary.json               mean (SD) and pooled scores, per-fold figures, run info and versions
     DIR/summary.md, summary.csv    the same for people and spreadsheets
 """
@@ -45,6 +47,8 @@ if TYPE_CHECKING:
     from eccr.models.base import ConceptModel
 
 SUMMARY_JSON = "summary.json"
+RUN_PREDICTIONS = "predictions.jsonl"
+RUN_GOLD = "gold.jsonl"
 SUMMARY_MD = "summary.md"
 SUMMARY_CSV = "summary.csv"
 TRAINING_JSON = "training.json"
@@ -277,12 +281,13 @@ class CVResult:
 def uses_validation(spec: str) -> bool:
     """Whether the model kind learns anything from a validation corpus (early stopping, tuning).
 
-    Model classes say so with a ``uses_validation`` class attribute (default True). ``eccr train`` holds out
-    no validation documents for a model that would ignore them (the CRF and the gazetteer).
+    Model classes say so with :attr:`~eccr.models.base.ConceptModel.uses_validation` (default True).
+    ``eccr train`` holds out no validation documents for a model that would ignore them (the CRF and the
+    gazetteer).
     """
     from eccr.models.base import ModelSpec, model_class
 
-    return bool(getattr(model_class(ModelSpec.parse(spec).kind), "uses_validation", True))
+    return model_class(ModelSpec.parse(spec).kind).uses_validation
 
 
 def plan_folds(corpus: Corpus, config: ExperimentConfig) -> FoldPlan:
@@ -307,6 +312,8 @@ def run_fold(
     from eccr.models.base import create_model
 
     started = time.perf_counter()
+    if fold_dir is not None:
+        fold_dir.mkdir(parents=True, exist_ok=True)  # exists before fit, for checkpoints and logs
     train, validation, test = (corpus.subset(ids) for ids in (fold.train, fold.validation, fold.test))
     options: dict[str, Any] = dict(config.model.options)
     if config.search:
@@ -352,8 +359,8 @@ def run_fold(
     if fold_dir is not None:
         from eccr.corpus.io import write_corpus
 
-        write_corpus(predictions, fold_dir / "predictions.jsonl", "jsonl")
-        write_corpus(test, fold_dir / "gold.jsonl", "jsonl")
+        write_corpus(predictions, fold_dir / RUN_PREDICTIONS, "jsonl")
+        write_corpus(test, fold_dir / RUN_GOLD, "jsonl")
         _write_json(fold_dir / "scores.json", report.to_dict())
         _write_json(fold_dir / "fold.json", result_fold.info())
         if config.save_models:
@@ -419,6 +426,11 @@ def cross_validate(
         config, plan, tuple(results), pooled, summary, time.perf_counter() - started, started_at, out
     )
     if out is not None:
+        from eccr.corpus.io import write_corpus
+
+        # the whole corpus, each document predicted by the fold that held it out (eccr compare reads these)
+        write_corpus(predicted, out / RUN_PREDICTIONS, "jsonl")
+        write_corpus(gold, out / RUN_GOLD, "jsonl")
         result.write(out)
     return result
 

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from pydantic import BaseModel
+
 from eccr.corpus.types import Corpus, Document, Span
 from eccr.errors import ConfigError, Location, ModelError
 
@@ -60,12 +62,19 @@ class ModelSpec:
 class ConceptModel(ABC):
     """Base class of all models. Subclasses register themselves with :func:`register`.
 
-    Subclasses set ``kind`` and implement :meth:`fit`, :meth:`predict_documents`, :meth:`save_weights`
-    and :meth:`load_weights`. ``options`` is the JSON-serialisable (pydantic-dumped) configuration that,
-    with the weights, fully determines the model.
+    Subclasses set ``kind`` (and usually ``Options`` and ``uses_validation``) and implement
+    :meth:`fit`, :meth:`predict_documents`, :meth:`save_weights` and :meth:`load_weights`. ``options`` is
+    the JSON-serialisable (pydantic-dumped) configuration that, with the weights, fully determines the
+    model.
     """
 
     kind: ClassVar[str]
+    #: The pydantic model that validates and completes ``options`` (``extra="forbid"``, so a misspelt option
+    #: is an error naming the key before any training); ``None`` accepts options unchecked.
+    Options: ClassVar[type[BaseModel] | None] = None
+    #: Whether :meth:`fit` uses a validation corpus (early stopping, tuning). ``eccr train`` holds out a
+    #: validation share only for models that do; the CRF and the gazetteer train on the whole corpus.
+    uses_validation: ClassVar[bool] = True
 
     def __init__(self, spec: ModelSpec, options: Mapping[str, Any] | None = None) -> None:
         self.spec = spec

@@ -345,7 +345,7 @@ class CRFModel(ConceptModel):
         if self.config.gazetteer:
             source = gazetteer or self._gazetteer
             if source is None:
-                raise ModelError("E062", "the CRF's gazetteer is missing; train or load the model first")
+                raise ModelError("E067", "the CRF's gazetteer is missing; train or load the model first")
             matches = source.match_entries(text)
             positions = match_positions([span for span, _ in matches], len(text))
             if not self.config.gazetteer_precision:
@@ -395,7 +395,7 @@ class CRFModel(ConceptModel):
             self._gazetteer = self._new_gazetteer(documents)
         if not documents:
             raise ModelError(
-                "E061", "cannot train a CRF on a corpus without text", Location(file=train.source)
+                "E066", "cannot train a CRF on a corpus without text", Location(file=train.source)
             )
         with tempfile.TemporaryDirectory(prefix="eccr-crf-") as tmp:
             path = Path(tmp) / WEIGHTS_FILE
@@ -407,7 +407,7 @@ class CRFModel(ConceptModel):
     def _get_tagger(self) -> Any:
         if self._model_bytes is None:
             raise ModelError(
-                "E062", "the CRF has not been trained or loaded; call fit() or load_model() first"
+                "E067", "the CRF has not been trained or loaded; call fit() or load_model() first"
             )
         if self._tagger is None:
             import pycrfsuite
@@ -430,7 +430,7 @@ class CRFModel(ConceptModel):
     def save_weights(self, directory: Path) -> None:
         if self._model_bytes is None:
             raise ModelError(
-                "E062", "cannot save a CRF that has not been trained", Location(file=str(directory))
+                "E067", "cannot save a CRF that has not been trained", Location(file=str(directory))
             )
         (directory / WEIGHTS_FILE).write_bytes(self._model_bytes)
         if self._gazetteer is not None:
