@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-all lint format clean
+.PHONY: venv demo test test-slow test-all lint format clean
 
 $(STAMP): pyproject.toml requirements/torch-cpu.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -n 2 -q
+
+# Overfitting tiny transformers, 2-process DDP, real-data CV (about 1-2 minutes on 2 cores).
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -q -m "slow and not gpu"
 
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q -m "not gpu"

@@ -26,9 +26,8 @@ import sys
 import time
 from pathlib import Path
 
-from eccr.align import LabelScheme, check_tokenizer, tokenizer_ceiling
+from eccr.cli.diagnose_tokenizer import diagnose
 from eccr.corpus.io import read_corpus
-from eccr.metrics import score
 from eccr.pretrain.tokenizer import (
     read_texts,
     set_byte_fallback,
@@ -90,13 +89,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"skipped {corpus_name}: {path} is absent", file=sys.stderr)
             continue
         gold = read_corpus(path, select=select)
-        scheme = LabelScheme.from_corpus(gold, args.scheme, typed=False)
         for tok_name, tok in tokenizers.items():
             t0 = time.perf_counter()
-            inv = check_tokenizer(tok, gold)
-            result = tokenizer_ceiling(gold, tok, scheme, rule=args.rule)
+            diagnosis = diagnose(gold, tok, scheme=args.scheme, typed=False, rule=args.rule, p=P_VALUES)
+            inv, result, report = diagnosis.invariants, diagnosis.ceiling, diagnosis.report
             violations = ", ".join(f"{n} {c}" for c, n in sorted(inv.counts.items()))
-            report = score(gold, result.round_trip, p=P_VALUES)
             seconds = time.perf_counter() - t0
             rows.append({
                 "corpus": corpus_name,

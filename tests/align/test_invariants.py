@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from eccr.align import TokenAlignment, check_alignment, check_tokenizer
+from eccr.align import TokenAlignment, align_text, check_alignment, check_alignments, check_tokenizer
 from eccr.corpus.types import Document
 from eccr.errors import ModelError
 from eccr.pretrain.tokenizer import load_tokenizer, set_byte_fallback
@@ -73,6 +73,15 @@ def test_fixture_tokenizers_pass_on_real_unlabeled_text(fixture_tokenizers, unla
     for name, tok in fixture_tokenizers.items():
         report = check_tokenizer(tok, docs)
         assert report.ok, (name, report.to_dict())
+
+
+def test_check_alignments_reports_what_check_tokenizer_reports(fixture_tokenizers):
+    """Precomputed alignments (``eccr diagnose-tokenizer`` shares them with the ceiling): same report."""
+    tok = fixture_tokenizers["unigram-bf-off"]
+    docs = [Document("a", "齟齬と鼈を認めた"), Document("b", "ＣＴ㎎①ｱ 鬱")]
+    report = check_tokenizer(tok, docs, max_unk_chars=1)
+    assert report.unk_tokens >= 2 and report.counts == {"unknown": 1}
+    assert check_alignments([align_text(tok, d.text, doc_id=d.id) for d in docs], max_unk_chars=1) == report
 
 
 def test_broken_tokenizer_that_turns_a_sentence_into_one_unknown_is_reported():

@@ -40,6 +40,9 @@ def test_scheme_labels_and_round_trip_dict():
     corpus = Corpus([Document("x", "肺炎と右肺", [Span(0, 2, "d"), Span(3, 5, "a")])])
     assert LabelScheme.from_corpus(corpus, "io").labels == ("O", "I-a", "I-d")
     assert LabelScheme.from_corpus(corpus, "io", typed=False).labels == ("O", "I-concept")
+    no_spans = Corpus([Document("y", "所見なし")])  # typed, nothing to take types from: one named type
+    assert LabelScheme.from_corpus(no_spans, "io").labels == ("O", "I-concept")
+    assert LabelScheme.from_corpus(no_spans, "bio", label="ab").labels == ("O", "B-ab", "I-ab")
     with pytest.raises(ConfigError):
         LabelScheme("bioes")
     with pytest.raises(ConfigError):

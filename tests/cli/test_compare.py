@@ -49,7 +49,8 @@ def test_compare_json_and_identical_runs(runs):
 def test_compare_rejects_unknown_measure(runs):
     result = runner.invoke(app, ["compare", str(runs["gold"]), str(runs["good"]), str(runs["bad"]),
                                  "--measure", "bleu"])
-    assert isinstance(result.exception, ConfigError)
+    assert isinstance(result.exception, ConfigError) and result.exception.code == "E053"
+    assert "bleu" in result.exception.message
 
 
 # --- run directories (two real `eccr cv` runs on the sample corpus; fixture in tests/conftest.py) ----------

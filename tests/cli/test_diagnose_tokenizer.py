@@ -38,9 +38,10 @@ def test_table_output_and_byte_fallback_switch(unigram_bytefallback_tokenizer_di
     assert off.byte_fallback is False and off.invariants.ok
 
 
-def test_byte_fallback_cannot_be_switched_on_a_char_tokenizer(char_tokenizer_dir):
+@pytest.mark.parametrize("enabled", [True, False])
+def test_byte_fallback_cannot_be_switched_on_a_char_tokenizer(char_tokenizer_dir, enabled):
     with pytest.raises(ConfigError) as err:
-        diagnose_tokenizer(SAMPLE_PATH, char_tokenizer_dir, corpus_format="inline", byte_fallback=False)
+        diagnose_tokenizer(SAMPLE_PATH, char_tokenizer_dir, corpus_format="inline", byte_fallback=enabled)
     assert err.value.code == "E081"
 
 

@@ -36,6 +36,15 @@ def test_labels_follow_spans_and_styles_cover_exact_characters():
     assert {plain[a:b] for a, b, _ in styled} == {"発熱", "乾性[f]咳嗽", "乾性"}
 
 
+def test_a_label_that_looks_like_two_tags_is_rendered_whole():
+    doc = Document("x", "発熱と咳嗽", [Span(0, 2, "a][b"), Span(3, 5, "a")])
+    text, _ = render(doc)
+    assert text.splitlines()[1] == "発熱[a][b]と咳嗽[a]"
+    rendered = render_document(doc)[1]
+    underlined = {rendered.plain[s.start : s.end] for s in rendered.spans if "underline" in str(s.style)}
+    assert underlined == {"発熱", "咳嗽"}
+
+
 def test_no_labels_option():
     doc = Document("x", "発熱と咳嗽", [Span(0, 2, "d")])
     text, _ = render(doc, labels_inline=False)

@@ -36,3 +36,19 @@ def test_table_and_csv_on_sample():
     assert "length >=21" in result.output
     text = render_stats(stats, OutputFormat.csv)
     assert text.startswith("key,value\n") and f"spans,{stats.spans}\n" in text
+
+
+def test_lenient_report_goes_to_the_file_or_to_stderr(tmp_path):
+    source = tmp_path / "bad.txt"
+    source.write_text("発熱\n咳##嗽\n", encoding="utf-8")
+    strict = runner.invoke(app, ["stats", str(source)])
+    assert strict.exit_code != 0 and strict.exception.code == "E030"
+    report = tmp_path / "problems.json"
+    result = runner.invoke(app, ["stats", str(source), "--lenient", "--report", str(report),
+                                 "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["characters"] == 2 + 4  # "咳##嗽": the unmatched '##' is kept as text
+    problems = json.loads(report.read_text(encoding="utf-8"))
+    assert [(p["code"], p["line"], p["doc_id"]) for p in problems["problems"]] == [("E030", 2, "bad-0002")]
+    printed = runner.invoke(app, ["stats", str(source), "--lenient", "--format", "json"])
+    assert printed.exit_code == 0 and '"E030"' in printed.stderr

@@ -119,7 +119,8 @@ def test_newlines_inside_a_span_read_as_spaces_in_the_surface(tmp_path: Path) ->
         ("T1\tX 0 2\n", "E037", "3 tab-separated"),
         ("T1\tX 0-2\t発熱\n", "E037", "Label start end"),
         ("T1\tX 0 2\t発熱\nT1\tX 0 2\t発熱\n", "E037", "used twice"),
-        ("T1\tX 0 9\t発熱\n", "E010", "outside the text"),
+        ("T1\tX 0 9\t発熱\n", "E010", "annotation T1: span [0, 9) lies outside the text"),
+        ("T1\tX 0 1;1 1\t発 \n", "E011", "annotation T1: span [1, 1) is empty"),
         ("Q1\twhat\n", "E037", "unknown annotation line"),
         ("A1\tNeg\n", "E037", "Name Target"),
     ],
@@ -130,6 +131,9 @@ def test_malformed_ann_lines(tmp_path: Path, ann: str, code: str, fragment: str)
         brat.read(tmp_path, ProblemReport())
     assert info.value.code == code and fragment in info.value.message
     assert info.value.location.doc_id == "d" and info.value.location.line is not None
+    if code in ("E010", "E011"):  # offset errors name the offending offset in the text
+        assert info.value.location.offset == {"E010": 9, "E011": 1}[code]
+        assert info.value.location.file == str(tmp_path / "d.ann") and info.value.location.line == 1
 
 
 def test_ann_without_txt_and_txt_without_ann(tmp_path: Path) -> None:

@@ -127,6 +127,7 @@ def test_untyped_tags_and_empty_and_duplicate_documents(tmp_path: Path) -> None:
     report = ProblemReport(lenient=True)
     docs = conll.read(path, report)
     assert [d.id for d in docs] == ["a", "a~2", "e"] and docs[2].text == ""
+    assert docs[1].meta["original_id"] == "a" and "original_id" not in docs[0].meta
     assert [p.code for p in report.problems] == ["E021", "E020"]
 
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from eccr.corpus import jmedllm, read_corpus, write_corpus
 from eccr.corpus.jmedllm import ANSWERS_KEY, answer_strings, strings_to_spans
 from eccr.corpus.types import Document, Span
-from eccr.errors import InputError, ProblemReport, RecoverableSpanError
+from eccr.errors import DocumentError, InputError, ProblemReport, RecoverableSpanError
 
 INSTRUCTION = "以下の症例報告において、所見を表す表現は？\n"
 
@@ -138,6 +138,18 @@ def test_ids_round_trip_with_id_column(tmp_path: Path) -> None:
     jmedllm.write(docs, out, with_ids=True)
     back = jmedllm.read(out, ProblemReport())
     assert [(d.id, d.text, d.spans) for d in back] == [(d.id, d.text, d.spans) for d in docs]
+
+
+def test_duplicate_id_is_renamed_keeping_the_original_id_when_lenient(tmp_path: Path) -> None:
+    path = tmp_path / "dup.csv"
+    jmedllm.write([Document("x", "発熱", [Span(0, 2, "d")])] * 2, path, with_ids=True)
+    with pytest.raises(DocumentError) as info:
+        jmedllm.read(path, ProblemReport())
+    assert info.value.code == "E021" and info.value.location.line == 4 and info.value.location.doc_id == "x"
+    report = ProblemReport(lenient=True)
+    back = jmedllm.read(path, report)
+    assert [d.id for d in back] == ["x", "x~2"] and back[1].meta["original_id"] == "x"
+    assert [p.code for p in report.problems] == ["E021"]
 
 
 def test_writer_refuses_an_instruction_that_moves_the_document(tmp_path: Path) -> None:

@@ -125,4 +125,23 @@ def test_unique_ids_strict_and_lenient():
 
 
 def test_checked_documents_marker():
-    assert CheckedDocuments().checked is True
+    from eccr.corpus.io import check_documents
+    from eccr.corpus.validation import already_checked
+
+    duplicates = [Document("a", "x"), Document("a", "y")]
+    checked = CheckedDocuments(duplicates)
+    assert already_checked(checked) and not already_checked(duplicates)
+    # a reader's checked list is passed through as is: its duplicate was already reported by the reader
+    assert check_documents(checked, ProblemReport(), "f") == duplicates
+    with pytest.raises(RecoverableDocumentError):
+        check_documents(duplicates, ProblemReport(), "f")
+
+
+def test_claim_document_keeps_the_read_id_of_a_renamed_duplicate():
+    ids = UniqueIds(ProblemReport(lenient=True))
+    first = Document("a", "x", meta={"line": 1})
+    assert ids.claim_document(first) is first
+    renamed = ids.claim_document(Document("a", "y", meta={"line": 2}), file="f", line=2)
+    assert (renamed.id, renamed.text, dict(renamed.meta)) == ("a~2", "y", {"line": 2, "original_id": "a"})
+    assert [(p.code, p.location.file, p.location.line, p.location.doc_id) for p in ids.report.problems] == [
+        ("E021", "f", 2, "a")]

@@ -107,3 +107,7 @@ def test_override_parsing() -> None:
         parse_override("seed")
     with pytest.raises(ConfigError, match="not a mapping"):
         apply_overrides({"seed": 1}, ["seed.x=2"])
+    # a named flag under a key the file set to a scalar
+    with pytest.raises(ConfigError, match=r"'corpus\.path': 'corpus' is 'x', not a mapping") as err:
+        resolve_config({"corpus": "x"}, corpus__path="a.jsonl", source="exp.yaml")
+    assert err.value.location.file == "exp.yaml"

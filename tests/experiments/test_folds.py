@@ -69,6 +69,16 @@ def test_leaking_fold_is_rejected() -> None:
     double = FoldPlan((Fold(0, ("b",), (), ("a",)), Fold(1, ("b",), (), ("a",))), 0, 0.0)
     with pytest.raises(ConfigError, match="tested exactly once"):
         double.check()
+    missing = FoldPlan((Fold(0, ("b",), (), ("a",)), Fold(1, (), ("a",), ("b", "c"))), 0, 0.0)
+    with pytest.raises(ConfigError, match="fold 0 does not place document 'c'"):
+        missing.check()
+    unknown = FoldPlan((Fold(0, ("b", "z"), (), ("a",)), Fold(1, ("a",), (), ("b",))), 0, 0.0)
+    with pytest.raises(ConfigError, match="fold 0 names document 'z'"):
+        unknown.check()
+    no_train = FoldPlan((Fold(0, ("b",), (), ("a",)), Fold(1, (), ("a",), ("b",))), 0, 0.0)
+    with pytest.raises(ConfigError, match="fold 1 has no training documents") as err:
+        no_train.check()
+    assert err.value.code == "E047"
 
 
 def test_bad_folds_files_name_the_problem(tmp_path) -> None:

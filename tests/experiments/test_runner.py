@@ -14,7 +14,8 @@ from eccr.corpus.io import read_corpus
 from eccr.corpus.types import Corpus, Document, Span
 from eccr.errors import ConfigError
 from eccr.experiments.config import load_config, resolve_config
-from eccr.experiments.runner import cross_validate, predict_files, read_inputs, train_model
+from eccr.experiments.folds import make_folds
+from eccr.experiments.runner import cross_validate, load_corpus, predict_files, read_inputs, train_model
 from eccr.models.base import ConceptModel, load_model, register
 
 
@@ -128,6 +129,11 @@ def test_search_tunes_on_validation_only(tmp_path) -> None:
         )
         assert [t["shift"] for t in search["trials"]] == [1, 0]
         assert search["best"]["shift"] == 0 and search["trials"][1]["validation_f1"] == 1.0
+    fits = [(set(train), set(validation)) for kind, train, validation in SpyModel.log if kind == "fit"]
+    # per fold: two search fits and the final fit, all on the training split with its validation split
+    assert len(fits) == 15
+    for k, fold in enumerate(result.plan.folds):
+        assert fits[3 * k] == fits[3 * k + 1] == fits[3 * k + 2] == (set(fold.train), set(fold.validation))
     tested = [set(ids) for kind, ids, _ in SpyModel.log if kind == "predict"]
     # per fold: two search predictions on the validation split, then one on the test split
     assert len(tested) == 15
@@ -138,14 +144,41 @@ def test_search_tunes_on_validation_only(tmp_path) -> None:
 
 def test_merge_validation_trains_on_both_splits(tmp_path) -> None:
     SpyModel.log.clear()
-    cross_validate(
+    result = cross_validate(
         spy_corpus(),
         resolve_config({"model": {"spec": "spy"}, "merge_validation": True}),
         None,
         progress=False,
     )
     fits = [entry for entry in SpyModel.log if entry[0] == "fit"]
-    assert all(len(train) == 16 and validation == () for _, train, validation in fits)
+    assert len(fits) == 5
+    for fold, fold_result, (_, train, validation) in zip(result.plan.folds, result.folds, fits, strict=True):
+        assert len(train) == 16 and validation == ()
+        assert set(train) == set(fold.train) | set(fold.validation) and not set(train) & set(fold.test)
+        assert (fold_result.n_train, fold_result.n_validation) == (16, 0)
+
+
+def test_a_given_plan_is_checked_against_the_corpus() -> None:
+    plan, config = make_folds(spy_corpus(20).ids, k=5), resolve_config({"model": {"spec": "spy"}})
+    with pytest.raises(ConfigError, match="do not cover document 'd20'") as err:
+        cross_validate(spy_corpus(21), config, None, plan=plan, progress=False)
+    assert err.value.code == "E047"
+    result = cross_validate(spy_corpus(20), config, None, plan=plan, progress=False)
+    assert result.plan == plan
+
+
+def test_resolved_yaml_reproduces_the_run(tmp_path, sample_gold) -> None:
+    first = cross_validate(
+        sample_gold, resolve_config({"model": {"spec": "dict"}, "seed": 3}), tmp_path / "a", progress=False
+    )
+    config = load_config(tmp_path / "a" / "resolved.yaml")
+    assert config.corpus.path == sample_gold.source
+    again = cross_validate(load_corpus(config), config, tmp_path / "b", progress=False)
+    assert again.plan == first.plan
+    assert again.pooled.to_dict() == first.pooled.to_dict()
+    assert again.to_dict()["wsm"] == first.to_dict()["wsm"]
+    predictions = [(tmp_path / run / "predictions.jsonl").read_bytes() for run in ("a", "b")]
+    assert predictions[0] == predictions[1]
 
 
 def test_save_models_keeps_loadable_fold_models(tmp_path, sample_gold) -> None:
@@ -166,6 +199,12 @@ def test_train_model_saves_a_model_directory_with_its_config(tmp_path, sample_go
         yaml.safe_load((tmp_path / "model" / "resolved.yaml").read_text(encoding="utf-8"))["model"]["spec"]
         == "crf"
     )
+    assert record["corpus"] == sample_gold.source
+    # resolved.yaml alone reproduces the model: same corpus, options and predictions
+    again_config = load_config(tmp_path / "model" / "resolved.yaml")
+    again = train_model(load_corpus(again_config), again_config, tmp_path / "again", progress=False)
+    assert again.model.options == load_model(tmp_path / "model").options
+    assert again.model.predict(sample_gold) == load_model(tmp_path / "model").predict(sample_gold)
     SpyModel.log.clear()
     spy = train_model(
         spy_corpus(), resolve_config({"model": {"spec": "spy"}}), tmp_path / "spy", progress=False
@@ -223,3 +262,16 @@ def test_cv_writes_one_prediction_file_for_the_whole_corpus(tmp_path) -> None:
     assert list(gold) == [d for c in folds[5:] for d in c]
     assert all(gold.get(i) == corpus.get(i) for i in corpus.ids)
     assert list(predicted) == [d for f in result.folds for d in f.predictions]
+
+
+def test_train_refuses_a_search_grid_instead_of_ignoring_it(tmp_path):
+    from eccr.data import sample_corpus
+    from eccr.errors import ConfigError
+    from eccr.experiments.config import resolve_config
+    from eccr.experiments.runner import train_model
+
+    config = resolve_config({"model": {"spec": "crf"}, "search": {"c2": [0.01, 0.1]}})
+    with pytest.raises(ConfigError, match="search") as info:
+        train_model(sample_corpus(), config, tmp_path / "model", progress=False)
+    assert info.value.code == "E045"
+    assert not (tmp_path / "model").exists()

@@ -32,3 +32,8 @@ def test_rows_cover_every_score():
     measures = {r["measure"] for r in rows}
     assert measures == {"wsm", "marker", "char", "token", "exact", "jmedllm-exact", "jmedllm-partial"}
     assert {r["bin"] for r in rows} == {"all", "1-2", "3-6", "7-10", "11-20", ">=21"}
+    # gold scored against itself: every pooled score is perfect; only the 1-2 bin holds a span
+    assert all((r["precision"], r["recall"], r["f1"]) == (1.0, 1.0, 1.0) for r in rows
+               if r["bin"] in ("all", "1-2"))
+    assert all(r["f1"] == 0.0 for r in rows if r["bin"] not in ("all", "1-2"))  # empty bins: zero_division
+    assert len([r for r in rows if r["measure"] == "wsm" and r["bin"] == "all"]) == 2  # one row per p

@@ -9,7 +9,7 @@ import pytest
 
 from eccr.corpus.io import read_corpus
 from eccr.corpus.types import Corpus, Document, Span
-from eccr.errors import ScoringError
+from eccr.errors import DocumentError, ScoringError
 from eccr.metrics import DEFAULT_P, PRF, document_totals, score
 
 from .metrics_reference import reference_scores
@@ -72,6 +72,14 @@ def test_predicted_document_without_gold_is_always_an_error():
         with pytest.raises(ScoringError) as err:
             score(gold, pred, allow_missing=allow)
         assert err.value.code == "E052" and err.value.location.doc_id == "zzz"
+
+
+def test_a_duplicate_id_in_a_plain_list_is_an_error_not_a_silent_drop():
+    gold = [doc("a", [(0, 6)])]
+    for g, p, side in ((gold, [doc("a", [(0, 6)]), doc("a", [])], "predicted"), (gold * 2, gold, "gold")):
+        with pytest.raises(DocumentError) as err:
+            score(g, p)
+        assert err.value.code == "E021" and err.value.location.doc_id == "a" and side in err.value.message
 
 
 def test_zero_division_applies_to_empty_sides():

@@ -63,10 +63,11 @@ def test_summarize_folds_single_fold_has_no_sd_and_mismatch_is_an_error(systems)
     gold, good, _ = systems
     one = score(gold, good)
     assert summarize_folds([one], one).to_dict()["wsm"]["1"]["f1"]["sd"] is None
-    with pytest.raises(ScoringError):
+    with pytest.raises(ScoringError) as mismatch:
         summarize_folds([score(gold, good, p=(1,))], one)
-    with pytest.raises(ScoringError):
+    with pytest.raises(ScoringError) as empty:
         summarize_folds([], one)
+    assert mismatch.value.code == empty.value.code == "E055" and "fold report #1" in mismatch.value.message
 
 
 def test_bootstrap_is_seeded_and_brackets_the_estimate(systems):
@@ -106,6 +107,14 @@ def test_paired_test_other_measures_and_mismatched_rows(systems):
     gold, good, bad = systems
     exact = compare_systems(gold, good, bad, measure="exact", n_resamples=100, n_permutations=100)
     assert exact.p is None and exact.difference > 0
+    assert exact.value_a == pytest.approx(score(gold, good).exact.f1)
+    assert exact.value_b == pytest.approx(score(gold, bad).exact.f1)
+    char = compare_systems(gold, good, bad, measure="char", metric="recall", n_resamples=100,
+                           n_permutations=100)
+    assert char.p is None and char.value_a == pytest.approx(score(gold, good).char.recall)
+    marker = compare_systems(gold, good, bad, measure="marker", p=math.inf, n_resamples=100,
+                             n_permutations=100)
+    assert marker.value_b == pytest.approx(score(gold, bad, p=(math.inf,)).marker[math.inf].f1)
     with pytest.raises(ScoringError):
         compare_totals(np.ones((3, 4)), np.ones((4, 4)))
 

@@ -90,6 +90,21 @@ def test_untrained_crf_cannot_predict_or_save(tmp_path) -> None:
         model.save(tmp_path / "m")
     with pytest.raises(ModelError, match=r"lacks crf\.crfsuite"):
         model.load_weights(tmp_path)
+    with pytest.raises(ModelError, match="without text") as err:
+        model.fit(Corpus([Document("empty", "")]))
+    assert err.value.code == "E066"
+
+
+def test_a_malformed_model_record_is_a_coded_error(tmp_path, sample_crf) -> None:
+    _, directory = sample_crf
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "crf.crfsuite").write_bytes((directory / "crf.crfsuite").read_bytes())
+    for text in ("{not json", '{"kind": "crf"}', "[1, 2]"):
+        (broken / MODEL_FILE).write_text(text, encoding="utf-8")
+        with pytest.raises(ModelError, match="not a valid eccr model record") as err:
+            load_model(broken)
+        assert err.value.code == "E062" and err.value.location.file == str(broken / MODEL_FILE)
 
 
 def test_invalid_options_name_the_key() -> None:
@@ -127,6 +142,14 @@ def test_gazetteer_features_are_cross_fitted_and_saved(tmp_path, sample_gold) ->
     directory = model.save(tmp_path / "gz")
     assert (directory / "dictionary.json").is_file()
     assert load_model(directory).predict(sample_gold[30:]) == model.predict(sample_gold[30:])
+    # the entries' training precision is saved with the gazetteer, so its features survive a reload too
+    precise = create_model("crf", {"gazetteer_precision": True, "max_iterations": 20})
+    precise.fit(sample_gold[:30])
+    loaded = load_model(precise.save(tmp_path / "gzp"))
+    text = sample_gold[0].text
+    assert any(f.startswith("gzp=B") for f in precise._features(text)[sample_gold[0].spans[0].start])
+    assert loaded._features(text) == precise._features(text)
+    assert loaded.predict(sample_gold[30:]) == precise.predict(sample_gold[30:])
 
 
 def test_yaml_on_off_booleans_are_accepted_for_word_features() -> None:

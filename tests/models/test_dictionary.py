@@ -77,11 +77,14 @@ def test_min_frequency_min_length_and_labels() -> None:
     ]
     model = create_model("dict", {"min_frequency": 2})
     model.fit(Corpus(docs))
-    assert model.entries == {"発熱": ("d", 3)}
-    assert create_model("dict", {"min_length": 2}).labels == []
+    assert model.entries == {"発熱": ("d", 3)}  # the label it was most often annotated with
+    assert model.labels == ["d"]
     short = create_model("dict", {"min_length": 2})
     short.fit(Corpus(docs))
     assert set(short.entries) == {"発熱"}
+    everything = create_model("dict")
+    everything.fit(Corpus(docs))
+    assert everything.entries == {"発熱": ("d", 3), "咳": ("d", 1)} and everything.labels == ["d"]
 
 
 def test_casefold_option() -> None:
@@ -95,7 +98,8 @@ def test_save_and_load_round_trip(tmp_path, sample_gold) -> None:
     directory = model.save(tmp_path / "dict")
     assert (directory / "dictionary.json").is_file()
     loaded = load_model(directory)
-    assert loaded.entries == model.entries
+    assert loaded.entries == model.entries and loaded.matched == model.matched
+    assert loaded.labels == model.labels
     assert loaded.predict(sample_gold) == model.predict(sample_gold)
     (directory / "dictionary.json").write_text("{}", encoding="utf-8")
     with pytest.raises(ModelError, match="cannot read the dictionary"):

@@ -37,7 +37,7 @@ def wsm_f1(gold, pred) -> float:
 
 # --- options ---------------------------------------------------------------------------------------------
 def test_unknown_option_is_a_coded_config_error(tmp_path):
-    with pytest.raises(ConfigError, match=r"E045.*'learning_rat'"):
+    with pytest.raises(ConfigError, match=r"E045.*'model\.options\.learning_rat'"):
         create_model(f"hf:{tmp_path}", {"learning_rat": 1e-4})
 
 
@@ -60,16 +60,21 @@ def test_trust_remote_code_is_never_passed_as_true(tiny_model_dir, corpus, monke
     import transformers
 
     seen: list[object] = []
-    original = transformers.AutoConfig.from_pretrained.__func__
 
-    def spy(cls, *args, **kwargs):
-        seen.append(kwargs.get("trust_remote_code"))
-        return original(cls, *args, **kwargs)
+    def spy_on(auto_class):
+        original = auto_class.from_pretrained.__func__
 
-    monkeypatch.setattr(transformers.AutoConfig, "from_pretrained", classmethod(spy))
+        def spy(cls, *args, **kwargs):
+            seen.append(kwargs.get("trust_remote_code"))
+            return original(cls, *args, **kwargs)
+
+        monkeypatch.setattr(auto_class, "from_pretrained", classmethod(spy))
+
+    spy_on(transformers.AutoConfig)
+    spy_on(transformers.AutoTokenizer)
     model = create_model(f"hf:{tiny_model_dir('deberta-v2')}", {**FAST, "max_train_docs": 2})
     model.fit(corpus[:2], run_dir=tmp_path)
-    assert seen and set(seen) == {False}
+    assert len(seen) >= 2 and set(seen) == {False}  # config and tokenizer
     model.save(tmp_path / "saved")
     record = json.loads((tmp_path / "saved" / MODEL_FILE).read_text(encoding="utf-8"))
     assert record["options"]["trust_remote_code"] is False
@@ -77,8 +82,9 @@ def test_trust_remote_code_is_never_passed_as_true(tiny_model_dir, corpus, monke
 
 def test_missing_model_dir_is_a_model_error(tmp_path, corpus, unigram_bytefallback_tokenizer_dir):
     model = create_model(f"hf:{unigram_bytefallback_tokenizer_dir}", FAST)  # tokenizer but no config.json
-    with pytest.raises((ModelError, ConfigError), match="E06"):
+    with pytest.raises(ModelError, match=r"E062.*cannot load a model config") as err:
         model.fit(corpus[:2])
+    assert err.value.location.file == str(unigram_bytefallback_tokenizer_dir)
 
 
 def test_predict_before_fit_is_a_model_error(tiny_model_dir):
@@ -107,10 +113,12 @@ def test_fit_predict_save_load_round_trip(architecture, tiny_model_dir, corpus, 
             assert 0 <= span.start < span.end <= len(doc.text)
     out = model.save(tmp_path / "model")
     assert (out / "model.safetensors").is_file() and (out / MODEL_FILE).is_file()
+    assert not [p.name for p in out.iterdir() if p.suffix in (".bin", ".pt", ".pth", ".pkl")]  # no pickle
     assert not (out / "adapter_config.json").exists()  # LoRA merged: a plain model directory
     assert not (tmp_path / "run" / "checkpoints").exists()  # removed after a successful fit
     record = json.loads((out / MODEL_FILE).read_text(encoding="utf-8"))
-    assert record["options"]["window"] == 128 and record["options"]["step"] >= 1
+    assert record["options"]["window"] == 128  # the model's limit; default step: half a window's content
+    assert record["options"]["step"] == (128 - model.special.count) // 2 == 63
     loaded = load_model(out)
     assert loaded.predict(corpus[:16]) == predicted
     log = read_metrics_log(tmp_path / "run")
@@ -220,6 +228,30 @@ def test_tiny_llama_with_lora_overfits_the_sample_corpus(tiny_model_dir, corpus,
     model.fit(corpus, corpus, run_dir=tmp_path)
     assert model.uses_lora
     assert wsm_f1(corpus, model.predict(corpus)) >= 0.95
+
+
+def test_pickled_weights_are_refused_on_load(tiny_model_dir, corpus, tmp_path):
+    model = create_model(f"hf:{tiny_model_dir('deberta-v2')}", FAST)
+    model.fit(corpus[:2], run_dir=tmp_path / "run")
+    out = model.save(tmp_path / "model")
+    torch.save(model.model.state_dict(), out / "pytorch_model.bin")
+    (out / "model.safetensors").unlink()
+    with pytest.raises(ModelError, match="E062"):
+        load_model(out)
+
+
+def test_left_padding_tokenizer_gives_the_same_window_scores(tiny_model_dir, corpus, tmp_path):
+    """Padding rows are dropped by the attention mask, whichever side the tokenizer pads on."""
+    model = create_model(f"hf:{tiny_model_dir('deberta-v2')}", FAST)
+    model.fit(corpus[:2], run_dir=tmp_path)
+    encoded = [model._encode(d, with_labels=False) for d in (Document("short", "発熱"), corpus[5])]
+    right = model.window_scores(encoded)
+    model.tokenizer.padding_side = "left"
+    left = model.window_scores(encoded)
+    alone = model.window_scores(encoded[:1])[0][0]
+    assert left[0][0].shape == alone.shape == (len(encoded[0].windows[0].input_ids), 2)
+    for a, b in zip([*right[0], *right[1]], [*left[0], *left[1]], strict=True):
+        assert torch.allclose(torch.from_numpy(a), torch.from_numpy(b), atol=1e-5)
 
 
 def test_empty_and_blank_documents_predict_no_spans(tiny_model_dir, corpus, tmp_path):

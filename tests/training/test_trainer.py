@@ -56,3 +56,9 @@ def test_last_checkpoint_is_the_newest(tmp_path):
         (tmp_path / f"checkpoint-{step}").mkdir()
         (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text("{}")
     assert last_checkpoint(tmp_path).endswith("checkpoint-10")
+
+
+def test_warmup_is_a_fraction_below_one_else_a_number_of_steps(tmp_path):
+    assert arguments(tmp_path, warmup=0.1).get_warmup_steps(200) == 20
+    assert arguments(tmp_path, warmup=30.0).get_warmup_steps(200) == 30
+    assert arguments(tmp_path, warmup=0.0).get_warmup_steps(200) == 0

@@ -45,7 +45,13 @@ from eccr.align.encoding import (
     encode_document,
     merge_document_scores,
 )
-from eccr.align.invariants import InvariantReport, Violation, check_alignment, check_tokenizer
+from eccr.align.invariants import (
+    InvariantReport,
+    Violation,
+    check_alignment,
+    check_alignments,
+    check_tokenizer,
+)
 from eccr.align.labels import (
     IGNORE_INDEX,
     LabelScheme,
@@ -85,6 +91,7 @@ __all__ = [
     "char_scores",
     "char_tags_to_spans",
     "check_alignment",
+    "check_alignments",
     "check_tokenizer",
     "combine_unit_scores",
     "content_rows",

@@ -117,10 +117,7 @@ def tokenizer_ceiling(
     for doc in gold:
         alignment = align(tokenizer, doc.text, doc.id)
         labels = token_labels(alignment, doc.spans, scheme, rule)
-        recovered = decode_token_labels(alignment, labels.label_ids, scheme, repair=repair)
-        if not scheme.typed:
-            recovered = [s.with_label(scheme.types[0]) for s in recovered]
-        out = doc.with_spans(recovered)
+        out = doc.with_spans(decode_token_labels(alignment, labels.label_ids, scheme, repair=repair))
         docs.append(out)
         exact += _key(out.spans) == _key(_expressible(doc.spans, scheme))
         tokens += len(alignment)

@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from eccr.align.offsets import TokenAlignment, align_text
+from eccr.align.offsets import TokenAlignment, align_text, byte_of_piece
 from eccr.corpus.types import Document
 from eccr.errors import Location, ModelError
 
@@ -178,12 +178,24 @@ def check_tokenizer(tokenizer: Any, texts: Iterable[str | Document], *, max_unit
         max_unk_share: the ``unknown-share`` bound.
         max_examples: how many violations to keep as examples (all are counted).
     """
+    alignments = (
+        align_text(tokenizer, item.text, doc_id=item.id) if isinstance(item, Document)
+        else align_text(tokenizer, item, doc_id=f"#{k}")
+        for k, item in enumerate(texts)
+    )
+    return check_alignments(alignments, max_unit_chars=max_unit_chars, max_unk_chars=max_unk_chars,
+                            max_unk_share=max_unk_share, max_examples=max_examples)
+
+
+def check_alignments(alignments: Iterable[TokenAlignment], *, max_unit_chars: int = MAX_UNIT_CHARS,
+                     max_unk_chars: int = MAX_UNK_CHARS, max_unk_share: float = MAX_UNK_SHARE,
+                     max_examples: int = 20) -> InvariantReport:
+    """:func:`check_tokenizer` on texts already aligned (e.g. alignments shared with the ceiling)."""
     counts: Counter[str] = Counter()
     examples: list[Violation] = []
     n_texts = n_tokens = n_chars = n_unk = unk_chars = n_bytes = 0
-    for k, item in enumerate(texts):
-        text, doc_id = (item.text, item.id) if isinstance(item, Document) else (item, f"#{k}")
-        alignment = align_text(tokenizer, text, doc_id=doc_id)
+    for alignment in alignments:
+        text = alignment.text
         n_texts += 1
         n_tokens += len(alignment)
         n_chars += len(text)
@@ -192,7 +204,7 @@ def check_tokenizer(tokenizer: Any, texts: Iterable[str | Document], *, max_unit
         for index, (start, end) in enumerate(alignment.offsets):
             is_unk = alignment.input_ids[index] == alignment.unk_token_id
             n_unk += is_unk
-            n_bytes += alignment.tokens[index].startswith("<0x") and alignment.tokens[index].endswith(">")
+            n_bytes += byte_of_piece(alignment.tokens[index]) is not None
             for c in range(max(start, 0), min(end, len(text))):
                 (unknown if is_unk else known)[c] = True
         unk_chars += sum(1 for u, kn in zip(unknown, known, strict=True) if u and not kn)

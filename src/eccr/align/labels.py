@@ -107,7 +107,7 @@ class LabelScheme:
         """
         found = sorted({span.label for doc in corpus for span in doc.spans})
         if typed:
-            return cls(kind, tuple(found) or (label or DEFAULT_LABEL), True)
+            return cls(kind, tuple(found) or (label or DEFAULT_LABEL,), True)
         name = label or (found[0] if len(found) == 1 else DEFAULT_LABEL)
         return cls(kind, (name,), False)
 

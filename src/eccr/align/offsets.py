@@ -210,25 +210,18 @@ def split_byte_fallback_runs(text: str, tokens: Sequence[str], offsets: Sequence
             j += 1
         start, end = offsets[i]
         data = bytes(byte_of_piece(t) or 0 for t in tokens[i:j])
-        per_char = _utf8_char_lengths(data)
-        if per_char is not None and len(per_char) == end - start and \
-                data.decode("utf-8") == text[start:end]:
+        try:
+            decoded: str | None = data.decode("utf-8")
+        except UnicodeDecodeError:
+            decoded = None
+        if decoded is not None and decoded == text[start:end]:
             k = i
-            for c, size in enumerate(per_char):
-                for _ in range(size):
+            for c, ch in enumerate(decoded):
+                for _ in range(len(ch.encode("utf-8"))):
                     result[k] = (start + c, start + c + 1)
                     k += 1
         i = j
     return result
-
-
-def _utf8_char_lengths(data: bytes) -> list[int] | None:
-    """Byte length of each character of a valid UTF-8 string, or ``None`` if ``data`` is not valid UTF-8."""
-    try:
-        decoded = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    return [len(ch.encode("utf-8")) for ch in decoded]
 
 
 def empty_metaspace_markers(text: str, tokens: Sequence[str], offsets: Sequence[tuple[int, int]]
@@ -268,7 +261,7 @@ def trim_split_characters(offsets: Sequence[tuple[int, int]]) -> list[tuple[int,
         if previous is not None and (start, end) != previous and start == previous[1] - 1 < end:
             result[index] = (min(previous[1], end), end)
         if result[index][1] > result[index][0]:
-            previous = (start, end) if result[index] == (start, end) else result[index]
+            previous = result[index]
     return result
 
 

@@ -82,10 +82,6 @@ class Window:
     def __len__(self) -> int:
         return self.end - self.start
 
-    def context(self, token: int) -> int:
-        """How far ``token`` is from this window's nearer edge (0 at the first and last position)."""
-        return min(token - self.start, self.end - 1 - token)
-
 
 def content_size(window: int, n_special: int) -> int:
     """Content tokens per window; raises ``E077`` when the special tokens leave no room."""
@@ -94,6 +90,15 @@ def content_size(window: int, n_special: int) -> int:
         raise ConfigError("E077", f"window of {window} tokens leaves no room for content after {n_special} "
                           "special tokens; use a larger window")
     return size
+
+
+def default_step(window: int, n_special: int) -> int:
+    """The step when none is given: half the content tokens of a window (at least 1).
+
+    >>> default_step(512, 2), default_step(4, 2)
+    (255, 1)
+    """
+    return max(1, content_size(window, n_special) // 2)
 
 
 def plan_windows(n_tokens: int, window: int, step: int | None = None, n_special: int = 0) -> list[Window]:
@@ -109,7 +114,7 @@ def plan_windows(n_tokens: int, window: int, step: int | None = None, n_special:
         ConfigError: ``E077`` for a window without room for content or a step outside ``1..content``.
     """
     size = content_size(window, n_special)
-    step = step if step is not None else max(1, size // 2)
+    step = step if step is not None else default_step(window, n_special)
     if not 1 <= step <= size:
         raise ConfigError(
             "E077",

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 import sys
 from enum import StrEnum
+from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from eccr.errors import EccrError
+from eccr.errors import EccrError, ProblemReport
 
 console = Console()
 err_console = Console(stderr=True)
@@ -20,6 +21,15 @@ class OutputFormat(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
+
+
+def emit_problems(problems: ProblemReport, path: Path | None) -> None:
+    """The ``--lenient`` warning report: written to ``path`` (JSON) when given, else printed to stderr when it
+    holds problems."""
+    if path is not None:
+        problems.write(path)
+    elif len(problems):
+        err_console.print(problems.to_json(), highlight=False, markup=False, soft_wrap=True)
 
 
 _P_VALUE = re.compile(r"^(\d+(\.\d*)?|\.\d+|inf|Infinity|∞)$", re.IGNORECASE)

@@ -19,20 +19,6 @@ import typer
 from eccr.cli.common import OutputFormat
 
 
-def compare_files(gold: Path | None, run_a: Path, run_b: Path, *, measure: str = "wsm",
-                  p: float | None = 1.0, metric: str = "f1", typed: bool = False,
-                  gold_format: str | None = None, pred_format: str | None = None, select: str | None = None,
-                  pred_select: str | None = None, allow_missing: bool = False, n_resamples: int = 1000,
-                  n_permutations: int = 1000, seed: int = 0, zero_division: float = 0.0) -> Any:
-    """:func:`eccr.experiments.runs.compare_runs` (runs are directories or files; ``gold`` may be None)."""
-    from eccr.experiments.runs import compare_runs
-
-    return compare_runs(run_a, run_b, gold, measure=measure, p=p, metric=metric, typed=typed,
-                        gold_format=gold_format, pred_format=pred_format, select=select,
-                        pred_select=pred_select, allow_missing=allow_missing, n_resamples=n_resamples,
-                        n_permutations=n_permutations, seed=seed, zero_division=zero_division)
-
-
 def split_positionals(paths: list[Path], gold: Path | None) -> tuple[Path | None, Path, Path]:
     """``[RUN_A, RUN_B]`` (with ``--gold``) or the older ``[GOLD, RUN_A, RUN_B]`` -> ``(gold, a, b)``."""
     from eccr.errors import ConfigError
@@ -94,6 +80,7 @@ def command(
     """
     from eccr.cli.common import err_console
     from eccr.errors import ConfigError
+    from eccr.experiments.runs import compare_runs
     from eccr.metrics import parse_p
 
     if measure not in ("wsm", "marker", "char", "exact"):
@@ -105,10 +92,10 @@ def command(
     except ValueError:
         raise ConfigError("E053", f"--p value {p!r} is not a number or 'inf'") from None
     gold_path, run_a, run_b = split_positionals(paths, gold)
-    result = compare_files(gold_path, run_a, run_b, measure=measure, p=p_value, metric=metric, typed=typed,
-                           gold_format=gold_format, pred_format=pred_format, select=select,
-                           pred_select=pred_select, allow_missing=allow_missing, n_resamples=resamples,
-                           n_permutations=permutations, seed=seed)
+    result = compare_runs(run_a, run_b, gold_path, measure=measure, p=p_value, metric=metric, typed=typed,
+                          gold_format=gold_format, pred_format=pred_format, select=select,
+                          pred_select=pred_select, allow_missing=allow_missing, n_resamples=resamples,
+                          n_permutations=permutations, seed=seed)
     for warning in result.warnings:
         err_console.print(f"warning: {warning}", highlight=False, markup=False, soft_wrap=True)
     typer.echo(render_comparison(result, fmt), nl=False)

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 import typer
 
-from eccr.cli.common import err_console
+from eccr.cli.common import emit_problems, err_console
 
 FromOpt = Annotated[str | None, typer.Option("--from", help="Input format (default: from the extension).")]
 ToOpt = Annotated[str | None, typer.Option("--to", help="Output format (default: from the extension).")]
@@ -79,10 +79,7 @@ def command(
         lenient=lenient, read_options=read_options, write_options=write_options,
     )
     problems = result.report
-    if report is not None:
-        problems.write(report)
-    elif len(problems):
-        err_console.print(problems.to_json(), highlight=False, markup=False, soft_wrap=True)
+    emit_problems(problems, report)
     note = f"; {len(problems)} problem(s) reported" if len(problems) else ""
     err_console.print(
         f"wrote {result.documents} documents, {result.spans} spans: {source} ({result.source_format}) -> "

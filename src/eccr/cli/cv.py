@@ -54,17 +54,17 @@ def command(
     import sys
 
     from eccr.cli.common import err_console
-    from eccr.experiments.config import load_config
+    from eccr.cli.train import load_command_config
     from eccr.experiments.runner import cross_validate, load_corpus
 
-    cfg = load_config(
+    cfg = load_command_config(
         config,
-        overrides=set_ or [],
-        model__spec=model,
-        corpus__path=str(corpus),
-        corpus__format=from_,
-        corpus__select=select,
-        corpus__lenient=lenient or None,
+        set_,
+        corpus=corpus,
+        model=model,
+        corpus_format=from_,
+        select=select,
+        lenient=lenient,
         folds=folds,
         seed=seed,
         folds_file=str(folds_file) if folds_file else None,

@@ -96,13 +96,15 @@ def diagnose(
     p: tuple[float, ...] = DEFAULT_CEILING_P,
 ) -> TokenizerDiagnosis:
     """Check and round-trip an already loaded (and selected) corpus with a loaded tokenizer."""
-    from eccr.align import LabelScheme, check_tokenizer, tokenizer_ceiling
+    from eccr.align import LabelScheme, align_text, check_alignments, tokenizer_ceiling
     from eccr.metrics import score
     from eccr.pretrain.tokenizer import byte_fallback_of
 
-    invariants = check_tokenizer(tokenizer, corpus)
+    alignments = {doc.id: align_text(tokenizer, doc.text, doc_id=doc.id) for doc in corpus}  # tokenized once
+    invariants = check_alignments(alignments.values())
     label_scheme = LabelScheme.from_corpus(corpus, scheme, typed=typed)  # type: ignore[arg-type]
-    ceiling = tokenizer_ceiling(corpus, tokenizer, label_scheme, rule=rule)  # type: ignore[arg-type]
+    ceiling = tokenizer_ceiling(corpus, tokenizer, label_scheme, rule=rule,  # type: ignore[arg-type]
+                                aligner=lambda _tokenizer, _text, doc_id: alignments[doc_id])
     report = score(corpus, ceiling.round_trip, p=p, typed=typed)
     return TokenizerDiagnosis(tokenizer_name, byte_fallback_of(tokenizer), str(getattr(corpus, "source", "")),
                               select, invariants, ceiling, report)

@@ -73,7 +73,7 @@ def render_report(report: Any, fmt: OutputFormat) -> str:
         return text
     text = render_table(rows, f"{report.documents} documents, {report.gold_spans} gold and "
                               f"{report.pred_spans} predicted spans{' (typed)' if report.typed else ''}")
-    if report.per_document is not None and report.per_document:
+    if report.per_document:
         text += "\n" + render_table(document_rows(report), "per-document scores")
     return text
 
@@ -139,11 +139,12 @@ def command(
                    allow_missing=allow_missing)
     text = render_report(report, fmt)
     if paired is not None:
-        from eccr.cli.compare import compare_files, render_comparison
+        from eccr.cli.compare import render_comparison
+        from eccr.experiments.runs import compare_runs
 
-        comparison = compare_files(gold, pred, paired, p=p_values[0], typed=typed, gold_format=gold_format,
-                                   pred_format=pred_format, select=select, pred_select=pred_select,
-                                   allow_missing=allow_missing, seed=seed, zero_division=zero_division)
+        comparison = compare_runs(pred, paired, gold, p=p_values[0], typed=typed, gold_format=gold_format,
+                                  pred_format=pred_format, select=select, pred_select=pred_select,
+                                  allow_missing=allow_missing, seed=seed, zero_division=zero_division)
         from eccr.cli.common import err_console
 
         for warning in comparison.warnings:
@@ -153,7 +154,7 @@ def command(
             data["paired"] = comparison.to_dict()
             text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
         else:
-            text += render_comparison(comparison, OutputFormat.table if fmt is OutputFormat.table else fmt)
+            text += render_comparison(comparison, fmt)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")

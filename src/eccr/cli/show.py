@@ -31,12 +31,13 @@ def render_document(doc: object, *, labels_inline: bool = True) -> list[object]:
     assert isinstance(doc, Document)
     labels = sorted({s.label for s in doc.spans})
     styles = {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(labels)}
-    tags: dict[int, str] = {}  # text offset -> the "[label]" tags printed there (after spans ending there)
+    tags: dict[int, list[str]] = {}  # text offset -> labels of the spans ending there, printed "[label]"
     if labels_inline:
         for span in doc.spans:
-            tags[span.end] = tags.get(span.end, "") + f"[{span.label}]"
+            tags.setdefault(span.end, []).append(span.label)
     cuts = sorted(tags)
-    shift = list(itertools.accumulate(len(tags[c]) for c in cuts))  # characters inserted up to each cut
+    # characters inserted up to each cut
+    shift = list(itertools.accumulate(sum(len(label) + 2 for label in tags[c]) for c in cuts))
 
     def rendered(offset: int) -> int:
         """Offset in the rendered text of the character at ``offset`` (tags at ``offset`` come before it)."""
@@ -47,8 +48,8 @@ def render_document(doc: object, *, labels_inline: bool = True) -> list[object]:
     previous = 0
     for cut in cuts:
         text.append(doc.text[previous:cut])
-        for tag in tags[cut].replace("][", "]\0[").split("\0"):
-            text.append(tag, style=f"dim {styles[tag[1:-1]]}")
+        for label in tags[cut]:
+            text.append(f"[{label}]", style=f"dim {styles[label]}")
         previous = cut
     text.append(doc.text[previous:])
     for span in doc.spans:

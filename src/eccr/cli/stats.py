@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from eccr.cli.common import OutputFormat, console
+from eccr.cli.common import OutputFormat, console, emit_problems
 from eccr.cli.convert import FromOpt, LenientOpt, ReportOpt, SelectOpt
 
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="table, json or csv.")]
@@ -65,12 +65,7 @@ def command(
 
     problems = ProblemReport(lenient=lenient)
     data = read_corpus(corpus, from_format, select=select, report=problems)
-    if report is not None:
-        problems.write(report)
-    elif len(problems):
-        from eccr.cli.common import err_console
-
-        err_console.print(problems.to_json(), highlight=False, markup=False, soft_wrap=True)
+    emit_problems(problems, report)
     title = f"{corpus}" + (f" --select {select}" if select else "")
     console.print(render_stats(data.stats(), format, title), end="", highlight=False, markup=False,
                   soft_wrap=True)

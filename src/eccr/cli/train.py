@@ -3,9 +3,42 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from eccr.experiments.config import ExperimentConfig
+
+
+def load_command_config(
+    config: Path | None,
+    overrides: list[str] | None,
+    *,
+    corpus: Path,
+    model: str | None,
+    corpus_format: str | None,
+    select: str | None,
+    lenient: bool,
+    **flags: Any,
+) -> ExperimentConfig:
+    """The config of ``eccr train`` and ``eccr cv``: ``--config``, then the named flags, then ``--set``.
+
+    ``flags`` are further named flags as :func:`~eccr.experiments.config.resolve_config` takes them
+    (``seed=…``, ``folds=…``); ``None`` (and ``False`` for ``lenient``) means "not given".
+    """
+    from eccr.experiments.config import load_config
+
+    return load_config(
+        config,
+        overrides=overrides or [],
+        model__spec=model,
+        corpus__path=str(corpus),
+        corpus__format=corpus_format,
+        corpus__select=select,
+        corpus__lenient=lenient or None,
+        **flags,
+    )
 
 
 def command(
@@ -29,17 +62,10 @@ def command(
 ) -> None:
     """Train MODEL on CORPUS (holding out validation_fraction for validation) and save it to --out."""
     from eccr.cli.common import console
-    from eccr.experiments.config import load_config
     from eccr.experiments.runner import load_corpus, train_model
 
-    cfg = load_config(
-        config,
-        overrides=set_ or [],
-        model__spec=model,
-        corpus__path=str(corpus),
-        corpus__format=from_,
-        corpus__select=select,
-        corpus__lenient=lenient or None,
+    cfg = load_command_config(
+        config, set_, corpus=corpus, model=model, corpus_format=from_, select=select, lenient=lenient,
         seed=seed,
     )
     result = train_model(load_corpus(cfg), cfg, out)

@@ -59,7 +59,13 @@ from pathlib import Path
 from typing import Any
 
 from eccr.corpus.types import Document, Span
-from eccr.corpus.validation import CheckedDocuments, check_not_empty, read_text_file, split_records
+from eccr.corpus.validation import (
+    CheckedDocuments,
+    check_not_empty,
+    check_span_bounds,
+    read_text_file,
+    split_records,
+)
 from eccr.errors import InputError, Location, ProblemReport, SpanError
 
 EXTENSIONS: tuple[str, ...] = (".ann",)
@@ -172,11 +178,10 @@ def _parse_text_bound(line: str, text: str, location: Location) -> _TextBound:
     fragments = []
     for piece in match.group(2).split(";"):
         start, end = (int(x) for x in piece.split(" "))
-        if not 0 <= start < end <= len(text):
-            raise SpanError("E010" if end > len(text) else "E011",
-                            f"annotation {brat_id}: fragment [{start}, {end}) is empty or outside the text "
-                            f"({len(text)} characters)",
-                            Location(location.file, location.doc_id, location.line, start))
+        try:
+            check_span_bounds(start, end, len(text), location)
+        except SpanError as err:
+            raise SpanError(err.code, f"annotation {brat_id}: {err.message}", err.location) from None
         fragments.append((start, end))
     expected = surface_of(text, fragments)
     if surface != expected:

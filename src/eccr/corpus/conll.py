@@ -163,8 +163,8 @@ def read(
     documents = CheckedDocuments()
     for ordinal, doc in enumerate(pending, start=1):
         raw_id = doc.doc_id if doc.doc_id is not None else f"{path.stem}-{ordinal:04d}"
-        doc_id = ids.claim(raw_id, Location(file=file, line=doc.line))
-        documents.append(_build(doc, doc_id, mode, separator, report, file))
+        built = _build(doc, raw_id, mode, separator, report, file)
+        documents.append(ids.claim_document(built, Location(file=file, line=doc.line)))
     return documents
 
 

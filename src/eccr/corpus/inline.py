@@ -211,8 +211,8 @@ def read(
             where = Location(file=str(file_path), doc_id=file_path.stem)
             text, spans = parse_marked(read_text_file(file_path), label, where=where, report=report)
             check_not_empty(file_path.stem, text, report, where)
-            doc_id = ids.claim(file_path.stem, where)
-            documents.append(Document.trusted(doc_id, text, tuple(spans), None))
+            document = Document.trusted(file_path.stem, text, tuple(spans), None)
+            documents.append(ids.claim_document(document, where))
         return documents
     file = str(path)
     for line_no, line in split_records(read_text_file(path)):
@@ -227,9 +227,7 @@ def read(
         where = Location(file=file, doc_id=doc_id, line=line_no)
         text, spans = parse_marked(marked, label, where=where, report=report)
         check_not_empty(doc_id, text, report, where)
-        new_id = ids.claim(doc_id, where)
-        documents.append(Document.trusted(new_id, text, tuple(spans), {"original_id": doc_id}
-                                          if new_id != doc_id else None))
+        documents.append(ids.claim_document(Document.trusted(doc_id, text, tuple(spans), None), where))
     return documents
 
 

@@ -246,10 +246,7 @@ def check_documents(
     for doc in documents:
         where = Location(file=source, doc_id=doc.id, line=doc.meta.get("line"))
         check_not_empty(doc.id, doc.text, report, where)
-        new_id = ids.claim(doc.id, where)
-        if new_id != doc.id:
-            doc = Document(new_id, doc.text, doc.spans, {**doc.meta, "original_id": doc.id})
-        checked.append(doc)
+        checked.append(ids.claim_document(doc, where))
     return checked
 
 
@@ -288,8 +285,7 @@ def write_corpus(
     """Write ``corpus`` to ``path`` in ``format`` (taken from the extension when omitted)."""
     p = Path(path)
     name = format or detect_format(p)
-    if p.parent and not p.parent.exists():
-        p.parent.mkdir(parents=True, exist_ok=True)
+    p.parent.mkdir(parents=True, exist_ok=True)
     check_format_options(name, "write", options)
     format_module(name).write(list(corpus), p, **options)
 

@@ -253,8 +253,7 @@ def read(path: Path, report: ProblemReport, *, label: str | None = None, **optio
                 "E035", f"row has {len(row)} fields, the header has {len(header)}",
                 Location(file=file, line=line),
             )
-        raw_id = row[columns[ID_COLUMN]] if ID_COLUMN in columns else f"{path.stem}-{row_number:04d}"
-        doc_id = ids.claim(raw_id, Location(file=file, line=line))
+        doc_id = row[columns[ID_COLUMN]] if ID_COLUMN in columns else f"{path.stem}-{row_number:04d}"
         location = Location(file=file, doc_id=doc_id, line=line)
         tag = row[columns["tag"]]
         instruction, text, suffix = split_question(row[columns["question"]], location)
@@ -276,7 +275,8 @@ def read(path: Path, report: ProblemReport, *, label: str | None = None, **optio
             },
             "line": line,
         }
-        documents.append(Document(doc_id, text, spans, meta))
+        document = Document(doc_id, text, spans, meta)
+        documents.append(ids.claim_document(document, Location(file=file, line=line)))
     return documents
 
 

@@ -92,10 +92,7 @@ def read(path: Path, report: ProblemReport, **options: Any) -> list[Document]:
             doc = _document(_loads(line, file, line_no), file, line_no, report)
         if not doc.text:
             check_not_empty(doc.id, doc.text, report, Location(file=file, doc_id=doc.id, line=line_no))
-        new_id = ids.claim(doc.id, file=file, line=line_no)
-        if new_id != doc.id:
-            doc = Document.trusted(new_id, doc.text, doc.spans, {**doc.meta, "original_id": doc.id})
-        documents.append(doc)
+        documents.append(ids.claim_document(doc, file=file, line=line_no))
     return documents
 
 

@@ -77,10 +77,7 @@ def read(path: Path, report: ProblemReport, **options: Any) -> list[Document]:
         doc = _document(article, file, report)
         where = Location(file=file, doc_id=doc.id)
         check_not_empty(doc.id, doc.text, report, where)
-        new_id = ids.claim(doc.id, where)
-        if new_id != doc.id:
-            doc = Document.trusted(new_id, doc.text, doc.spans, {**doc.meta, "original_id": doc.id})
-        documents.append(doc)
+        documents.append(ids.claim_document(doc, where))
     return documents
 
 

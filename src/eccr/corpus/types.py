@@ -122,8 +122,7 @@ class Span(msgspec.Struct, frozen=True, gc=False, forbid_unknown_fields=True):
         return (self.start, self.end, self.label)
 
 
-def _span_sort_key(span: Span) -> tuple[int, int, str]:
-    return (span.start, span.end, span.label)
+_span_sort_key = Span.sort_key  # the order of Document.spans, as a plain key function
 
 
 _new_object = object.__new__

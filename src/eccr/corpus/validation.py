@@ -37,12 +37,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from eccr.corpus.types import Document
 from eccr.errors import InputError, Location, ProblemReport, RecoverableDocumentError, SpanError
 
 if TYPE_CHECKING:
-    from eccr.corpus.types import Document, Span
+    from eccr.corpus.types import Span
 
 BOM = "\ufeff"
+#: meta key that keeps the id a document was read with when ``--lenient`` renamed a duplicate.
+ORIGINAL_ID_KEY = "original_id"
 
 
 class RecoverableInputError(InputError):
@@ -93,12 +96,16 @@ def read_bytes_file(path: str | Path) -> bytes:
     For readers that hand UTF-8 bytes to a validating parser; any invalid UTF-8 must then be reported with
     :func:`decode_utf8` on the same bytes, so the error is the one :func:`read_text_file` gives.
     """
-    p = Path(path)
-    try:
-        data = p.read_bytes()
-    except OSError as err:
-        raise InputError("E002", f"cannot read {p}: {err.strerror or err}", Location(file=str(p))) from None
+    data = _file_bytes(Path(path))
     return data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+
+
+def _file_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise InputError("E002", f"cannot read {path}: {err.strerror or err}",
+                         Location(file=str(path))) from None
 
 
 def read_text_file(path: str | Path) -> str:
@@ -108,11 +115,7 @@ def read_text_file(path: str | Path) -> str:
     and column; ``E002`` when the file cannot be opened.
     """
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except OSError as err:
-        raise InputError("E002", f"cannot read {p}: {err.strerror or err}", Location(file=str(p))) from None
-    return decode_utf8(data, p)
+    return decode_utf8(_file_bytes(p), p)
 
 
 def split_records(text: str) -> Iterator[tuple[int, str]]:
@@ -243,6 +246,22 @@ class UniqueIds:
         ))
         self._count[new_id] = 1
         return new_id
+
+    def claim_document(self, document: Document, location: Location | None = None, *, file: str | None = None,
+                       line: int | None = None) -> Document:
+        """``document`` under the id :meth:`claim` gives it: itself when the id is new, else (lenient) a copy
+        renamed ``<id>~2``… that keeps the id it was read with in ``meta["original_id"]``.
+
+        >>> ids = UniqueIds(ProblemReport(lenient=True))
+        >>> doc = Document("a", "x")
+        >>> ids.claim_document(doc) is doc, ids.claim_document(doc).meta["original_id"]
+        (True, 'a')
+        """
+        new_id = self.claim(document.id, location, file=file, line=line)
+        if new_id == document.id:
+            return document
+        meta = {**document.meta, ORIGINAL_ID_KEY: document.id}
+        return Document.trusted(new_id, document.text, document.spans, meta)
 
 
 class CheckedDocuments(list):  # type: ignore[type-arg]

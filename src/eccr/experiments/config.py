@@ -176,17 +176,25 @@ def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str]) -> dict[s
     result = copy.deepcopy(dict(data))
     for text in overrides:
         path, value = parse_override(text)
-        node = result
-        for depth, part in enumerate(path[:-1]):
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                raise ConfigError(
-                    "E045",
-                    f"cannot set {text!r}: {'.'.join(path[: depth + 1])!r} is {child!r}, not a mapping",
-                )
-            node = child
-        node[path[-1]] = value
+        _set_path(result, path, value, text)
     return result
+
+
+def _set_path(
+    data: dict[str, Any], path: list[str], value: Any, what: str, source: str | None = None
+) -> None:
+    """Set ``data[path[0]][path[1]]… = value``, creating missing mappings; ``what`` names it in errors."""
+    node = data
+    for depth, part in enumerate(path[:-1]):
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(
+                "E045",
+                f"cannot set {what!r}: {'.'.join(path[: depth + 1])!r} is {child!r}, not a mapping",
+                Location(file=source),
+            )
+        node = child
+    node[path[-1]] = value
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
@@ -229,15 +237,9 @@ def resolve_config(
             ``corpus__select="d"``, ``folds=5``); ``None`` means "not given".
     """
     merged = copy.deepcopy(dict(data or {}))
-    flag_overrides = {key.replace("__", "."): value for key, value in flags.items() if value is not None}
-    for key, value in flag_overrides.items():
-        path = key.split(".")
-        node = merged
-        for part in path[:-1]:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise ConfigError("E045", f"config key {part!r} must be a mapping", Location(file=source))
-        node[path[-1]] = value
+    for key, value in flags.items():
+        if value is not None:
+            _set_path(merged, key.split("__"), value, key.replace("__", "."), source)
     merged = apply_overrides(merged, overrides)
     try:
         config = ExperimentConfig.model_validate(merged)

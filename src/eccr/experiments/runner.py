@@ -290,6 +290,16 @@ def uses_validation(spec: str) -> bool:
     return model_class(ModelSpec.parse(spec).kind).uses_validation
 
 
+def _with_corpus_source(config: ExperimentConfig, corpus: Corpus) -> ExperimentConfig:
+    """``config`` with ``corpus.path`` set to the corpus's source when the config names none.
+
+    So the ``resolved.yaml`` of a run on a corpus read in code still says where the documents came from.
+    """
+    if config.corpus.path is not None or corpus.source is None:
+        return config
+    return config.model_copy(update={"corpus": config.corpus.model_copy(update={"path": corpus.source})})
+
+
 def plan_folds(corpus: Corpus, config: ExperimentConfig) -> FoldPlan:
     """The folds for ``corpus``: read from ``config.folds_file`` (checked against the corpus) or drawn."""
     if config.folds_file is not None:
@@ -399,14 +409,12 @@ def cross_validate(
     from eccr.experiments.config import resolve_config
     from eccr.metrics import score, summarize_folds
 
-    config = config if config is not None else resolve_config({})
-    if config.corpus.path is None and corpus.source is not None:
-        config = config.model_copy(
-            update={"corpus": config.corpus.model_copy(update={"path": corpus.source})}
-        )
+    config = _with_corpus_source(config if config is not None else resolve_config({}), corpus)
     started_at, started = _now(), time.perf_counter()
-    plan = plan if plan is not None else plan_folds(corpus, config)
-    plan.check(corpus.ids, source=config.folds_file)
+    if plan is None:
+        plan = plan_folds(corpus, config)  # drawn or read, and checked against the corpus either way
+    else:
+        plan.check(corpus.ids)
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -458,9 +466,21 @@ def train_model(
 
     ``out_dir`` becomes a model directory (loadable with :func:`eccr.models.base.load_model`) that also holds
     ``resolved.yaml`` and ``training.json`` (sizes, wall time, versions).
+
+    Raises:
+        ConfigError: ``E045`` when the config has a ``search`` grid — a search needs held-out folds, so it
+            belongs to :func:`cross_validate`; train with the values it picked instead of ignoring the grid.
     """
     from eccr.models.base import create_model
 
+    if config.search:
+        raise ConfigError(
+            "E045",
+            "'search' is not used by train: tune with `eccr cv --set search.<option>=[...]`, then train with "
+            "the chosen values (--set model.options.<option>=VALUE)",
+            Location(file=config.corpus.path),
+        )
+    config = _with_corpus_source(config, corpus)
     out = Path(out_dir)
     fraction = config.validation_fraction if uses_validation(config.model.spec) else 0.0
     train_ids, validation_ids = split_validation(corpus.ids, fraction, config.seed)

@@ -10,6 +10,8 @@ Rules:
   case it is scored as having no predicted spans (it still counts towards recall).
 * A predicted document with no gold document is always an error (``E052``): there is nothing to score it
   against, and dropping it silently would hide a mismatch. Subset the predictions to the gold ids first.
+* A document id used twice on one side (possible when plain lists are passed rather than a
+  :class:`~eccr.corpus.types.Corpus`) is an error (``E021``): one of them would be dropped or counted twice.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from eccr.corpus.types import Document, Span
-from eccr.errors import Location, ScoringError
+from eccr.errors import DocumentError, Location, ScoringError
 
 
 @dataclass(frozen=True)
@@ -40,9 +42,21 @@ def _first_difference(a: str, b: str) -> int:
     return min(len(a), len(b))
 
 
+def _check_unique_ids(documents: Sequence[Document], side: str, source: str | None) -> None:
+    seen: set[str] = set()
+    for doc in documents:
+        if doc.id in seen:
+            raise DocumentError("E021", f"duplicate document id {doc.id!r} in the {side} documents; ids "
+                                "must be unique to pair gold and predictions",
+                                Location(file=source, doc_id=doc.id))
+        seen.add(doc.id)
+
+
 def pair_documents(gold: Sequence[Document], pred: Sequence[Document], *, allow_missing: bool = False,
                    gold_source: str | None = None, pred_source: str | None = None) -> list[DocumentPair]:
     """Match ``pred`` to ``gold`` by document id (see the module docstring for the rules)."""
+    _check_unique_ids(gold, "gold", gold_source)
+    _check_unique_ids(pred, "predicted", pred_source)
     pred_by_id = {d.id: d for d in pred}
     gold_ids = {d.id for d in gold}
     extra = [d.id for d in pred if d.id not in gold_ids]

@@ -38,7 +38,7 @@ from eccr.metrics.exact import exact_counts
 from eccr.metrics.jmedllm import gold_surfaces, jmedllm_scores, surfaces
 from eccr.metrics.pairing import DocumentPair, pair_documents
 from eccr.metrics.report import DEFAULT_P, PRF, DocumentScore, MacroPRF, ScoreReport
-from eccr.metrics.runs import Layout, RunSet, find_markers
+from eccr.metrics.runs import Layout, Markers, RunSet, find_markers
 from eccr.metrics.strata import stratify
 from eccr.metrics.token import TokenOffsets, resolve_tokenizer, token_counts
 from eccr.metrics.wsm import check_p, marker_norms
@@ -103,13 +103,17 @@ def _per_doc(docs: np.ndarray, weights: np.ndarray | None, n_docs: int) -> np.nd
     return np.bincount(docs, weights=weights, minlength=n_docs).astype(np.float64)
 
 
-def _pool(rows: np.ndarray, zero_division: float) -> PRF:
-    total = rows.sum(axis=0) if len(rows) else np.zeros(4)
-    return PRF(float(total[0]), float(total[1]), float(total[2]), float(total[3]), zero_division)
-
-
 def _row(row: np.ndarray, zero_division: float) -> PRF:
     return PRF(float(row[0]), float(row[1]), float(row[2]), float(row[3]), zero_division)
+
+
+def _pool(rows: np.ndarray, zero_division: float) -> PRF:
+    return _row(rows.sum(axis=0) if len(rows) else np.zeros(4), zero_division)
+
+
+def _pairs(gold: Sequence[Document], pred: Sequence[Document], allow_missing: bool) -> list[DocumentPair]:
+    return pair_documents(gold, pred, allow_missing=allow_missing, gold_source=getattr(gold, "source", None),
+                          pred_source=getattr(pred, "source", None))
 
 
 @dataclass(frozen=True)
@@ -117,8 +121,8 @@ class _Core:
     totals: DocumentTotals
     gold: RunSet
     pred: RunSet
-    gold_markers: object
-    pred_markers: object
+    gold_markers: Markers
+    pred_markers: Markers
     gold_norms: list[np.ndarray]
     pred_norms: list[np.ndarray]
 
@@ -179,8 +183,7 @@ def document_totals(gold: Sequence[Document], pred: Sequence[Document], *,
     ``conventional=False`` skips exact match (its columns stay 0), for speed when only the paper's
     measures are wanted.
     """
-    pairs = pair_documents(gold, pred, allow_missing=allow_missing, gold_source=getattr(gold, "source", None),
-                           pred_source=getattr(pred, "source", None))
+    pairs = _pairs(gold, pred, allow_missing)
     return _core(pairs, _normalise_p(p), typed, resolve_tokenizer(tokenizer), conventional).totals
 
 
@@ -217,8 +220,7 @@ def score(
         ScoringError: ids missing (``E050``/``E052``) or texts differing (``E051``) between the corpora.
         ConfigError: an invalid p (``E053``) or tokenizer (``E054``).
     """
-    pairs = pair_documents(gold, pred, allow_missing=allow_missing, gold_source=getattr(gold, "source", None),
-                           pred_source=getattr(pred, "source", None))
+    pairs = _pairs(gold, pred, allow_missing)
     p_values = _normalise_p(p)
     core = _core(pairs, p_values, typed, resolve_tokenizer(tokenizer), conventional)
     t = core.totals

@@ -18,7 +18,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -332,15 +331,13 @@ def compare_systems(gold: Sequence[Document], pred_a: Sequence[Document], pred_b
 
     ``measure`` is ``wsm``, ``marker``, ``char`` or ``exact``; ``p`` applies to ``wsm``/``marker``.
     """
-    p_values = DEFAULT_P if p is None or measure not in ("wsm", "marker") else (p,)
+    used_p = p if measure in ("wsm", "marker") else None
+    # only wsm/marker read the p axis; document_totals checks p (E053), so one value is all that is scored
     totals: list[DocumentTotals] = [
-        document_totals(gold, pred, p=p_values, typed=typed, allow_missing=allow_missing,
-                        conventional=measure == "exact")
+        document_totals(gold, pred, p=DEFAULT_P[0] if used_p is None else used_p, typed=typed,
+                        allow_missing=allow_missing, conventional=measure == "exact")
         for pred in (pred_a, pred_b)
     ]
-    used_p = p if measure in ("wsm", "marker") else None
-    if used_p is not None and math.isnan(float(used_p)):
-        raise ScoringError("E053", "p must be a number")
     rows = [t.measure(measure, used_p) for t in totals]
     return compare_totals(rows[0], rows[1], measure=measure, p=used_p, metric=metric, n_resamples=n_resamples,
                           n_permutations=n_permutations, seed=seed, confidence=confidence,

@@ -21,14 +21,30 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from eccr.corpus.types import Corpus, Document, Span
 from eccr.errors import ConfigError, Location, ModelError
 
 MODEL_FILE = "eccr-model.json"
+
+_Options = TypeVar("_Options", bound=BaseModel)
+
+
+def parse_options(options_model: type[_Options], options: Mapping[str, Any] | None) -> _Options:
+    """``options`` validated by a model class's pydantic ``Options``; errors name the offending key.
+
+    Raises:
+        ConfigError: ``E045`` naming ``model.options.<key>`` (the first problem pydantic reports).
+    """
+    try:
+        return options_model.model_validate(dict(options or {}))
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = ".".join(str(p) for p in first["loc"])
+        raise ConfigError("E045", f"invalid config key 'model.options.{key}': {first['msg']}") from None
 
 
 @dataclass(frozen=True)
@@ -177,8 +193,14 @@ def load_model(directory: str | Path) -> ConceptModel:
         raise ModelError(
             "E060", f"{d} is not an eccr model directory (no {MODEL_FILE})", Location(file=str(d))
         )
-    record = json.loads(record_path.read_text(encoding="utf-8"))
-    model = create_model(ModelSpec.parse(record["spec"]), record.get("options"))
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        spec = ModelSpec.parse(record["spec"])
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError) as err:
+        raise ModelError(
+            "E062", f"{MODEL_FILE} is not a valid eccr model record: {err!r}", Location(file=str(record_path))
+        ) from None
+    model = create_model(spec, record.get("options"))
     model.labels = list(record.get("labels", []))
     model.load_weights(d)
     return model

@@ -34,12 +34,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from eccr.corpus.mask import bio_to_spans
 from eccr.corpus.types import Corpus, Document, Span
 from eccr.errors import ConfigError, Location, ModelError
-from eccr.models.base import ConceptModel, ModelSpec
+from eccr.models.base import ConceptModel, ModelSpec, parse_options
 from eccr.models.dictionary import DictionaryModel
 
 WEIGHTS_FILE = "crf.crfsuite"
@@ -309,12 +309,7 @@ class CRFModel(ConceptModel):
     uses_validation: ClassVar[bool] = False
 
     def __init__(self, spec: ModelSpec, options: dict[str, Any] | None = None) -> None:
-        try:
-            parsed = CRFOptions.model_validate(dict(options or {}))
-        except ValidationError as err:
-            first = err.errors()[0]
-            key = ".".join(str(p) for p in first["loc"])
-            raise ConfigError("E045", f"invalid config key 'model.options.{key}': {first['msg']}") from None
+        parsed = parse_options(CRFOptions, options)
         if parsed.word_features == "on" and not word_features_available():
             raise ConfigError(
                 "E045",
@@ -385,18 +380,18 @@ class CRFModel(ConceptModel):
                 "feature.minfreq": self.config.min_feature_frequency,
             }
         )
-        labels: set[str] = set()
         documents = [doc for doc in train if doc.text]
+        if not documents:
+            raise ModelError(
+                "E066", "cannot train a CRF on a corpus without text", Location(file=train.source)
+            )
+        labels: set[str] = set()
         for doc, gazetteer in zip(documents, self._training_gazetteers(documents), strict=True):
             tags = document_tags(doc, self.config.scheme)
             labels.update(t for t in tags if t != "O")
             trainer.append(self._features(doc.text, gazetteer), tags)
         if self.config.gazetteer:
             self._gazetteer = self._new_gazetteer(documents)
-        if not documents:
-            raise ModelError(
-                "E066", "cannot train a CRF on a corpus without text", Location(file=train.source)
-            )
         with tempfile.TemporaryDirectory(prefix="eccr-crf-") as tmp:
             path = Path(tmp) / WEIGHTS_FILE
             trainer.train(str(path))

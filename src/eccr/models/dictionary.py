@@ -31,11 +31,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from eccr.corpus.types import Corpus, Document, Span
-from eccr.errors import ConfigError, Location, ModelError
-from eccr.models.base import ConceptModel, ModelSpec
+from eccr.errors import Location, ModelError
+from eccr.models.base import ConceptModel, ModelSpec, parse_options
 
 WEIGHTS_FILE = "dictionary.json"
 _END = ""  # never a character: trie keys are single characters
@@ -114,12 +114,7 @@ class DictionaryModel(ConceptModel):
     uses_validation: ClassVar[bool] = False
 
     def __init__(self, spec: ModelSpec, options: dict[str, Any] | None = None) -> None:
-        try:
-            parsed = DictionaryOptions.model_validate(dict(options or {}))
-        except ValidationError as err:
-            first = err.errors()[0]
-            key = ".".join(str(p) for p in first["loc"])
-            raise ConfigError("E045", f"invalid config key 'model.options.{key}': {first['msg']}") from None
+        parsed = parse_options(DictionaryOptions, options)
         super().__init__(spec, parsed.model_dump(mode="json"))
         self.config = parsed
         self.entries: dict[str, tuple[str, int]] = {}

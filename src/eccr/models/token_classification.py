@@ -30,12 +30,13 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from eccr.align import EncodedDocument, LabelScheme, SpecialTokens, decode_document, encode_document
+from eccr.align.windows import default_step
 from eccr.corpus.types import Corpus, Document, Span
 from eccr.errors import ConfigError, Location, ModelError
-from eccr.models.base import ConceptModel, ModelSpec
+from eccr.models.base import ConceptModel, ModelSpec, parse_options
 
 #: Window used when neither the options nor the model limit it further.
 DEFAULT_WINDOW = 512
@@ -138,15 +139,6 @@ class TokenClassificationOptions(BaseModel):
         return value
 
 
-def _parse_options(options: dict[str, Any]) -> TokenClassificationOptions:
-    try:
-        return TokenClassificationOptions.model_validate(options)
-    except ValidationError as err:
-        first = err.errors()[0]
-        key = ".".join(str(part) for part in first["loc"])
-        raise ConfigError("E045", f"invalid option {key!r} for hf models: {first['msg']}") from None
-
-
 def _scheme_from_labels(kind: str, labels: Sequence[str], typed: bool) -> LabelScheme:
     """The label scheme whose label names are ``labels`` (as saved in ``eccr-model.json``)."""
     types: list[str] = []
@@ -193,7 +185,7 @@ class TokenClassificationModel(ConceptModel):
     def __init__(self, spec: ModelSpec, options: dict[str, Any] | None = None) -> None:
         if not spec.name_or_path:
             raise ConfigError("E044", "hf models need a hub id or a local path: --model hf:<id-or-path>")
-        self.opts = _parse_options(dict(options or {}))
+        self.opts = parse_options(TokenClassificationOptions, options)
         super().__init__(spec, self.opts.model_dump(mode="json"))
         self.scheme: LabelScheme | None = None
         self.model: Any = None
@@ -288,7 +280,7 @@ class TokenClassificationModel(ConceptModel):
             raise ConfigError(
                 "E045", f"window {window} leaves no room for text after {self.special.count} special tokens"
             )
-        step = self.opts.step or max(1, (window - self.special.count) // 2)
+        step = self.opts.step or default_step(window, self.special.count)
         self.opts = self.opts.model_copy(update={"window": window, "step": step})
         self.options = self.opts.model_dump(mode="json")
 
@@ -322,7 +314,7 @@ class TokenClassificationModel(ConceptModel):
 
         from eccr.training.callbacks import MetricsLogCallback
         from eccr.training.collator import WindowCollator
-        from eccr.training.trainer import SpanF1Trainer, last_checkpoint, training_arguments
+        from eccr.training.trainer import SpanF1Trainer, last_checkpoint, training_arguments, world_size
 
         opts = self.opts
         docs = list(train)[: opts.max_train_docs] if opts.max_train_docs else list(train)
@@ -333,9 +325,10 @@ class TokenClassificationModel(ConceptModel):
         self._build(self.scheme)
         features = self.training_features(docs)
         val_docs = list(validation) if validation is not None else []
+        val_encoded = [self._encode(doc, with_labels=False) for doc in val_docs]  # once, not every epoch
 
         temporary = None
-        if run_dir is None and _world_size() > 1:
+        if run_dir is None and world_size() > 1:
             raise ConfigError(
                 "E045",
                 "distributed training needs a run directory shared by all processes "
@@ -371,7 +364,7 @@ class TokenClassificationModel(ConceptModel):
             eval_dataset=val_docs or None,
             data_collator=WindowCollator(self.tokenizer),
             callbacks=callbacks,
-            span_evaluator=lambda: self._validation_scores(val_docs),
+            span_evaluator=lambda: self._validation_scores(val_docs, val_encoded),
         )
         if not opts.progress:  # no bars and no printed log dicts; metrics.jsonl still has every record
             trainer.remove_callback(PrinterCallback)
@@ -386,11 +379,12 @@ class TokenClassificationModel(ConceptModel):
         if temporary is None and not opts.keep_checkpoints and trainer.is_world_process_zero():
             shutil.rmtree(checkpoints, ignore_errors=True)
 
-    def _validation_scores(self, documents: list[Document]) -> dict[str, float]:
-        """wsm P/R/F1 at p = 1 of the current model on the validation documents."""
+    def _validation_scores(self, documents: list[Document], encoded: Sequence[EncodedDocument]
+                           ) -> dict[str, float]:
+        """wsm P/R/F1 at p = 1 of the current model on the validation documents (already encoded)."""
         from eccr.metrics import score
 
-        predictions = self.predict_documents(documents)
+        predictions = self._predict_encoded(encoded)
         pred = [d.with_spans(p) for d, p in zip(documents, predictions, strict=True)]
         report = score(documents, pred, p=(1.0,), typed=self.opts.typed, conventional=False)
         wsm = report.wsm[1.0]
@@ -406,8 +400,8 @@ class TokenClassificationModel(ConceptModel):
     def window_scores(self, encoded: Sequence[EncodedDocument]) -> list[list[np.ndarray]]:
         """Model logits (``(positions, labels)``, float32) for every window of every encoded document.
 
-        Windows are batched by length (right padding) and run under ``torch.no_grad``; padding rows are
-        cut off again, so each array has exactly the window's length.
+        Windows are batched by length (padded on the tokenizer's side) and run under ``torch.no_grad``;
+        padding rows are cut off again by the attention mask, so each array has exactly the window's length.
         """
         import torch
 
@@ -434,11 +428,12 @@ class TokenClassificationModel(ConceptModel):
                             for j in batch
                         ]
                     )
+                    real = inputs["attention_mask"].bool().numpy()  # padding may be on either side
                     inputs = {k: v.to(device) for k, v in inputs.items()}
                     logits = model(**inputs).logits.float().cpu().numpy()
                     for row, j in enumerate(batch):
-                        i, k, w = flat[j]
-                        out[i][k] = logits[row, : len(w.input_ids)]
+                        i, k, _ = flat[j]
+                        out[i][k] = logits[row][real[row]]
         finally:
             model.train(was_training)
         return [[a for a in row if a is not None] for row in out]
@@ -446,8 +441,11 @@ class TokenClassificationModel(ConceptModel):
     def predict_documents(self, documents: list[Document]) -> list[list[Span]]:
         """Spans per document: every window predicted, merged by maximum context, mapped to characters."""
         self._require_trained()
+        return self._predict_encoded([self._encode(doc, with_labels=False) for doc in documents])
+
+    def _predict_encoded(self, encoded: Sequence[EncodedDocument]) -> list[list[Span]]:
+        """Spans per encoded document (the inference path of :meth:`predict_documents`)."""
         assert self.scheme is not None
-        encoded = [self._encode(doc, with_labels=False) for doc in documents]
         scores = self.window_scores(encoded)
         return [
             decode_document(enc, s, self.scheme, combine=self.opts.combine, repair=True)
@@ -489,8 +487,8 @@ class TokenClassificationModel(ConceptModel):
             {"attn_implementation": self.opts.attn_implementation} if self.opts.attn_implementation else {}
         )
         try:
-            model = AutoModelForTokenClassification.from_pretrained(
-                str(directory), trust_remote_code=self.opts.trust_remote_code, **extra
+            model = AutoModelForTokenClassification.from_pretrained(  # eccr writes safetensors: no pickle
+                str(directory), trust_remote_code=self.opts.trust_remote_code, use_safetensors=True, **extra
             )
         except (OSError, ValueError) as err:
             raise ModelError(
@@ -514,12 +512,6 @@ class TokenClassificationModel(ConceptModel):
         self.special = SpecialTokens.from_tokenizer(self.tokenizer)
         if self.opts.window is None:
             self._resolve_window(model.config)
-
-
-def _world_size() -> int:
-    import os
-
-    return int(os.environ.get("WORLD_SIZE", "1"))
 
 
 def _rank() -> int:

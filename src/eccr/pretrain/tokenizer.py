@@ -304,6 +304,7 @@ def read_texts(path: str | Path, *, field: str = "text") -> list[str]:
     (one text per non-empty line).
 
     Raises:
+        ConfigError: ``E043`` when the file does not exist.
         InputError: ``E084`` naming the file and line of a JSON line without a string ``field``.
     """
     p = Path(path)

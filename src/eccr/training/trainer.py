@@ -122,7 +122,7 @@ def training_arguments(
         dataloader_pin_memory=_cuda_available(),
         # without CUDA, accelerate runs DDP only when told the run is on CPU (gloo); one process is unaffected
         use_cpu=not _cuda_available(),
-        ddp_backend="gloo" if not _cuda_available() and _world_size() > 1 else None,
+        ddp_backend="gloo" if not _cuda_available() and world_size() > 1 else None,
         remove_unused_columns=False,
         ddp_find_unused_parameters=False,
         **mixed_precision(precision),
@@ -138,7 +138,8 @@ def last_checkpoint(run_dir: Path | None) -> str | None:
     return get_last_checkpoint(str(run_dir))
 
 
-def _world_size() -> int:
+def world_size() -> int:
+    """Processes in this run (``WORLD_SIZE`` set by ``torchrun``; 1 without it)."""
     import os
 
     return int(os.environ.get("WORLD_SIZE", "1"))
