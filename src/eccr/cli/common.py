@@ -6,12 +6,16 @@ import re
 import sys
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from eccr.errors import EccrError, ProblemReport
+
+if TYPE_CHECKING:
+    from eccr.experiments.config import ExperimentConfig
 
 console = Console()
 err_console = Console(stderr=True)
@@ -83,3 +87,33 @@ def run_app(app: typer.Typer) -> None:
         if isinstance(exc, click.exceptions.Abort):
             sys.exit(1)
         raise
+
+
+def load_command_config(
+    config: Path | None,
+    overrides: list[str] | None,
+    *,
+    corpus: Path,
+    model: str | None,
+    corpus_format: str | None,
+    select: str | None,
+    lenient: bool,
+    **flags: Any,
+) -> ExperimentConfig:
+    """The config of ``eccr train`` and ``eccr cv``: ``--config``, then the named flags, then ``--set``.
+
+    ``flags`` are further named flags as :func:`~eccr.experiments.config.resolve_config` takes them
+    (``seed=…``, ``folds=…``); ``None`` (and ``False`` for ``lenient``) means "not given".
+    """
+    from eccr.experiments.config import load_config
+
+    return load_config(
+        config,
+        overrides=overrides or [],
+        model__spec=model,
+        corpus__path=str(corpus),
+        corpus__format=corpus_format,
+        corpus__select=select,
+        corpus__lenient=lenient or None,
+        **flags,
+    )

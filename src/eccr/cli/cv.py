@@ -53,8 +53,7 @@ def command(
     import json
     import sys
 
-    from eccr.cli.common import err_console
-    from eccr.cli.train import load_command_config
+    from eccr.cli.common import err_console, load_command_config
     from eccr.experiments.runner import cross_validate, load_corpus
 
     cfg = load_command_config(

@@ -3,42 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
-
-if TYPE_CHECKING:
-    from eccr.experiments.config import ExperimentConfig
-
-
-def load_command_config(
-    config: Path | None,
-    overrides: list[str] | None,
-    *,
-    corpus: Path,
-    model: str | None,
-    corpus_format: str | None,
-    select: str | None,
-    lenient: bool,
-    **flags: Any,
-) -> ExperimentConfig:
-    """The config of ``eccr train`` and ``eccr cv``: ``--config``, then the named flags, then ``--set``.
-
-    ``flags`` are further named flags as :func:`~eccr.experiments.config.resolve_config` takes them
-    (``seed=…``, ``folds=…``); ``None`` (and ``False`` for ``lenient``) means "not given".
-    """
-    from eccr.experiments.config import load_config
-
-    return load_config(
-        config,
-        overrides=overrides or [],
-        model__spec=model,
-        corpus__path=str(corpus),
-        corpus__format=corpus_format,
-        corpus__select=select,
-        corpus__lenient=lenient or None,
-        **flags,
-    )
 
 
 def command(
@@ -61,7 +28,7 @@ def command(
     lenient: Annotated[bool, typer.Option("--lenient", help="Keep data with recoverable problems.")] = False,
 ) -> None:
     """Train MODEL on CORPUS (holding out validation_fraction for validation) and save it to --out."""
-    from eccr.cli.common import console
+    from eccr.cli.common import console, load_command_config
     from eccr.experiments.runner import load_corpus, train_model
 
     cfg = load_command_config(
