@@ -241,7 +241,8 @@ class UniqueIds:
         self.report.report(RecoverableDocumentError(
             "E021",
             f"duplicate document id {doc_id!r}; ids must be unique "
-            f"(read with --lenient to keep it as {new_id!r})",
+            + (f"(kept as {new_id!r}, original id in meta['original_id'])" if self.report.lenient
+               else f"(rename it, or read with --lenient to keep it as {new_id!r})"),
             Location(location.file, doc_id, location.line, location.offset),
         ))
         self._count[new_id] = 1
