@@ -12,14 +12,8 @@ from eccr.models import decoders
 from eccr.models.base import create_model, load_model
 from eccr.models.scratch import model_config
 
-FAST = {
-    "init": "from_config",
-    "epochs": 1,
-    "batch_size": 4,
-    "learning_rate": 5e-3,
-    "warmup": 0.0,
-    "progress": False,
-}
+from .hf_options import FAST
+
 DECODERS = ["llama", "mistral", "gpt_neox", "gpt2"]
 
 

@@ -15,15 +15,7 @@ from eccr.models.base import MODEL_FILE, ModelSpec, create_model, load_model
 from eccr.models.token_classification import TokenClassificationModel, TokenClassificationOptions
 from eccr.training.callbacks import read_metrics_log
 
-FAST = {
-    "init": "from_config",
-    "epochs": 1,
-    "batch_size": 4,
-    "learning_rate": 5e-3,
-    "warmup": 0.0,
-    "progress": False,
-    "logging_steps": 1,
-}
+from .hf_options import FAST
 
 
 @pytest.fixture(scope="module")
