@@ -63,8 +63,9 @@ def prepare_decoder_tokenizer(tokenizer: Any, config: Any) -> None:
     """Right padding and a pad token for a decoder's tokenizer; ``config.pad_token_id`` follows it.
 
     Decoders are usually released without a pad token. Padding is on the right so that, under a causal
-    mask, no real token ever attends to a pad token. When there is no pad token, the EOS token (else the
-    UNK token) is used; padded positions are masked out and carry no label, so the choice does not matter.
+    mask, no real token ever attends to a pad token (generation pads prompts on the left itself). When
+    there is no pad token, the EOS token (else the UNK token) is used; padded positions are masked out and
+    carry no label, so the choice does not matter.
 
     Raises:
         ModelError: ``E063`` when the tokenizer has neither pad, EOS nor UNK token.
@@ -101,24 +102,28 @@ def apply_lora(
     dropout: float,
     target_modules: Sequence[str] | str | None,
     extra_modules_to_save: Sequence[str] = (),
+    task: Literal["token_classification", "causal_lm"] = "token_classification",
 ) -> nn.Module:
     """Wrap ``model`` with peft LoRA; the classification head (and ``extra_modules_to_save``) train fully.
 
     ``target_modules=None`` takes peft's default for the architecture (e.g. ``q_proj``/``v_proj`` for
-    Llama); ``"all-linear"`` adapts every linear layer but the head.
+    Llama); ``"all-linear"`` adapts every linear layer but the head. ``task="causal_lm"`` is for a
+    ``*ForCausalLM`` model (instruction tuning): it has no classification head, its LM head stays frozen.
     """
     from peft import LoraConfig, TaskType, get_peft_model
 
     targets: list[str] | str | None = (
         list(target_modules) if isinstance(target_modules, list | tuple) else (target_modules)
     )
+    causal = task == "causal_lm"
+    heads = [] if causal else head_module_names(model)
     config = LoraConfig(
-        task_type=TaskType.TOKEN_CLS,
+        task_type=TaskType.CAUSAL_LM if causal else TaskType.TOKEN_CLS,
         r=r,
         lora_alpha=alpha,
         lora_dropout=dropout,
         target_modules=targets,
-        modules_to_save=[*head_module_names(model), *extra_modules_to_save],
+        modules_to_save=[*heads, *extra_modules_to_save] or None,
     )
     try:
         return get_peft_model(model, config)
