@@ -21,6 +21,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("cv", "eccr.cli.cv"),
     ("predict", "eccr.cli.predict"),
     ("diagnose-tokenizer", "eccr.cli.diagnose_tokenizer"),
+    ("agreement", "eccr.cli.agreement"),
 )
 
 app = typer.Typer(
