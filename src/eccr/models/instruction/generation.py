@@ -75,17 +75,21 @@ def decode_tokens(tokenizer: Any, ids: Sequence[int]) -> str:
 
 
 class RowBudget:
-    """A stopping criterion: each row stops when it has generated its own number of tokens."""
+    """A stopping criterion: each input stops when it has generated its own number of tokens.
 
-    def __init__(self, prompt_length: int, budgets: Sequence[int], num_beams: int = 1) -> None:
+    The rows ``generate`` passes are the inputs, or their beams (and beam candidates) in input order.
+    """
+
+    def __init__(self, prompt_length: int, budgets: Sequence[int]) -> None:
         import torch
 
         self.prompt_length = prompt_length
-        self.budgets = torch.tensor([b for b in budgets for _ in range(num_beams)])
+        self.budgets = torch.tensor(list(budgets))
 
     def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-        generated = input_ids.shape[1] - self.prompt_length
-        return (generated >= self.budgets.to(input_ids.device))[: input_ids.shape[0]]
+        per_input = max(1, input_ids.shape[0] // len(self.budgets))
+        budgets = self.budgets.to(input_ids.device).repeat_interleave(per_input)
+        return input_ids.shape[1] - self.prompt_length >= budgets
 
 
 def _left_padded(rows: Sequence[Sequence[int]], pad_id: int, device: Any) -> tuple[Any, Any]:
@@ -175,7 +179,7 @@ def _generate_batch(model: Any, tokenizer: Any, prompt_ids: Sequence[Sequence[in
         processors.append(
             MarkerConstraint(automata, width, num_beams=settings.num_beams, greedy=settings.num_beams == 1)
         )
-    stopping = StoppingCriteriaList([RowBudget(width, budgets, settings.num_beams)])
+    stopping = StoppingCriteriaList([RowBudget(width, budgets)])
     with torch.no_grad():
         output = model.generate(
             input_ids=input_ids, attention_mask=attention, generation_config=config,

@@ -37,14 +37,29 @@ class Projection:
 
 
 def character_map(output: str, sentence: str) -> list[int | None]:
-    """For each character of ``output``, its position in ``sentence`` (``None`` where it has none)."""
+    """For each character of ``output``, its position in ``sentence`` (``None`` where it has none).
+
+    Matched characters map to their match; between two matched stretches, an unmatched stretch of the same
+    length on both sides is a substitution and maps position by position.
+    """
     from rapidfuzz.distance import Indel
 
     mapping: list[int | None] = [None] * len(output)
-    for tag, src_start, src_end, dest_start, dest_end in Indel.opcodes(output, sentence):
-        if tag == "equal" or (tag == "replace" and src_end - src_start == dest_end - dest_start):
-            for k in range(src_end - src_start):
-                mapping[src_start + k] = dest_start + k
+    gap: list[int] | None = None  # [out_start, out_end, sentence_start, sentence_end] of unmatched text
+    opcodes = [*Indel.opcodes(output, sentence), ("end", 0, 0, 0, 0)]
+    for tag, out_start, out_end, src_start, src_end in opcodes:
+        if tag in ("insert", "delete", "replace"):
+            if gap is None:
+                gap = [out_start, out_end, src_start, src_end]
+            else:
+                gap[1], gap[3] = out_end, src_end
+            continue
+        if gap is not None and gap[1] - gap[0] == gap[3] - gap[2]:
+            for k in range(gap[1] - gap[0]):
+                mapping[gap[0] + k] = gap[2] + k
+        gap = None
+        for k in range(out_end - out_start):
+            mapping[out_start + k] = src_start + k
     return mapping
 
 
