@@ -41,7 +41,7 @@ def command(
         rows = report.rows()
         table = Table(title=f"Input–output agreement ({sum(f.sentences for f in report.folds)} sentences)")
         for name in rows[0]:
-            table.add_column(name, justify="left" if name == "measure" else "right")
+            table.add_column(name, justify="left" if name == "measure" else "right", no_wrap=True)
         for row in rows:
             table.add_row(*(str(v) for v in row.values()))
         console.print(table)

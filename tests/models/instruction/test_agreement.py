@@ -45,7 +45,7 @@ def test_agreement_per_fold_and_across_folds(tmp_path):
     assert summary["exact_match_rate"]["sd"] == pytest.approx(statistics.stdev(rates))
     assert summary["levenshtein"] == {"mean": 3, "sd": pytest.approx(statistics.stdev([2, 4])), "folds": 2}
     markdown = report.to_markdown()
-    row = "| Exact match rate after removing @@/## (%) | 66.67 | 50.00 | 100.00 | 72.22 (25.46) |"
+    row = "| exact match % (@@/## removed) | 66.67 | 50.00 | 100.00 | 72.22 (25.46) |"
     assert row in markdown
 
 
@@ -53,7 +53,7 @@ def test_cli_prints_writes_and_emits_json(tmp_path):
     write_run(tmp_path, {"fold-1": [("発熱", "@@発熱##"), ("咳", "咳嗽")]})
     result = CliRunner().invoke(app, ["agreement", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "Exact match rate" in result.stdout and (tmp_path / "agreement.md").is_file()
+    assert "exact match %" in result.stdout and (tmp_path / "agreement.md").is_file()
     data = json.loads((tmp_path / "agreement.json").read_text(encoding="utf-8"))
     assert data["folds"][0]["mismatches"] == 1 and data["summary"]["length_difference"]["mean"] == 1
     result = CliRunner().invoke(app, ["agreement", str(tmp_path), "--format", "csv", "--no-write"])

@@ -37,10 +37,10 @@ AGREEMENT_MD = "agreement.md"
 
 #: (key, label, digits) of the measures, in table order.
 MEASURES = (
-    ("exact_match_rate", "Exact match rate after removing @@/## (%)", 2),
-    ("sequence_matcher", "SequenceMatcher ratio, mismatches", 3),
-    ("levenshtein", "Levenshtein distance, mismatches", 2),
-    ("length_difference", "Length difference (output − input), mismatches", 2),
+    ("exact_match_rate", "exact match % (@@/## removed)", 2),
+    ("sequence_matcher", "SequenceMatcher ratio (mismatches)", 3),
+    ("levenshtein", "Levenshtein distance (mismatches)", 2),
+    ("length_difference", "length output − input (mismatches)", 2),
 )
 
 
@@ -132,7 +132,7 @@ class AgreementReport:
             mean = _fmt(entry["mean"], digits)
             row["mean (SD)"] = mean if entry["sd"] is None else f"{mean} ({_fmt(entry['sd'], digits)})"
             rows.append(row)
-        rows.append({"measure": "Sentences (mismatches)",
+        rows.append({"measure": "sentences (mismatches)",
                      **{f.fold: f"{f.sentences} ({f.mismatches})" for f in self.folds},
                      "mean (SD)": str(sum(f.sentences for f in self.folds))})
         return rows

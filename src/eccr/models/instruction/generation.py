@@ -36,6 +36,8 @@ class GenerationSettings:
     factor: float = 1.5
     extra: int = 16
     progress: bool = False
+    #: ``bf16``/``fp16``: generate under CUDA autocast (as the model was trained); ignored without CUDA.
+    precision: str = "fp32"
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,9 @@ def _generate_batch(model: Any, tokenizer: Any, prompt_ids: Sequence[Sequence[in
             MarkerConstraint(automata, width, num_beams=settings.num_beams, greedy=settings.num_beams == 1)
         )
     stopping = StoppingCriteriaList([RowBudget(width, budgets)])
-    with torch.no_grad():
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(settings.precision)
+    autocast = input_ids.device.type == "cuda" and dtype is not None
+    with torch.no_grad(), torch.autocast("cuda", dtype=dtype or torch.float32, enabled=autocast):
         output = model.generate(
             input_ids=input_ids, attention_mask=attention, generation_config=config,
             logits_processor=processors, stopping_criteria=stopping,

@@ -244,8 +244,10 @@ class InstructionModel(ConceptModel):
         docs = list(train)[: opts.max_train_docs] if opts.max_train_docs else list(train)
         if not docs:
             raise ModelError("E066", "cannot train on an empty corpus")
-        found = sorted({s.label for d in docs for s in d.spans})
-        self.labels = [opts.span_label or (found[0] if len(found) == 1 else DEFAULT_LABEL)]
+        from eccr.align import LabelScheme
+
+        # one untyped label, by the rule of every eccr kind (the corpus's only label, else "concept")
+        self.labels = list(LabelScheme.from_corpus(docs, typed=False, label=opts.span_label).types)
         sentences, stats = split_sentences(docs)
         sentences = sentences[: opts.max_train_sentences] if opts.max_train_sentences else sentences
         self._build()
@@ -256,8 +258,8 @@ class InstructionModel(ConceptModel):
                 f"no training pair fits max_length {self.max_length} tokens ({counts['too_long']} too long); "
                 "raise model.options.max_length or use a model with longer positions",
             )
-        val_docs = self._validation_documents(list(validation) if validation is not None else [])
-        self.data_stats = {"train": {**stats.to_dict(), **counts}, "validation": self.data_stats}
+        val_docs, val_stats = self._validation_documents(list(validation) if validation is not None else [])
+        self.data_stats = {"train": {**stats.to_dict(), **counts}, "validation": val_stats}
         self.model = run_training(
             self.model,
             features,
@@ -270,8 +272,9 @@ class InstructionModel(ConceptModel):
         if run_dir is not None and process_rank() == 0:
             _write_json(Path(run_dir) / DATA_FILE, self.data_stats)
 
-    def _validation_documents(self, documents: list[Document]) -> list[Document]:
-        """Whole validation documents, in order, until ``eval_max_sentences`` sentences (at least one)."""
+    def _validation_documents(self, documents: list[Document]) -> tuple[list[Document], dict[str, Any]]:
+        """Whole validation documents, in order, until ``eval_max_sentences`` sentences (at least one), and
+        what was chosen."""
         cap = self.opts.eval_max_sentences
         chosen: list[Document] = []
         total = 0
@@ -281,9 +284,8 @@ class InstructionModel(ConceptModel):
                 break
             chosen.append(doc)
             total += n
-        self.data_stats = {"documents": len(chosen), "of_documents": len(documents), "sentences": total,
-                           "eval_max_sentences": cap}
-        return chosen
+        return chosen, {"documents": len(chosen), "of_documents": len(documents), "sentences": total,
+                        "eval_max_sentences": cap}
 
     def _validation_scores(self, documents: list[Document]) -> dict[str, float]:
         """wsm P/R/F1 at p = 1 of the current weights on the validation documents, by generation."""
@@ -307,7 +309,10 @@ class InstructionModel(ConceptModel):
 
     def settings(self, **overrides: Any) -> GenerationSettings:
         """The generation settings from the options, with ``overrides`` (e.g. ``prompt_lookup=10``)."""
+        from eccr.training.trainer import mixed_precision
+
         opts = self.opts
+        flags = mixed_precision(opts.precision)
         base = GenerationSettings(
             batch_size=opts.generation_batch_size,
             num_beams=opts.num_beams,
@@ -316,6 +321,7 @@ class InstructionModel(ConceptModel):
             factor=opts.new_tokens_factor,
             extra=opts.new_tokens_extra,
             progress=opts.progress,
+            precision="bf16" if flags["bf16"] else "fp16" if flags["fp16"] else "fp32",
         )
         return dataclasses.replace(base, **overrides)
 
