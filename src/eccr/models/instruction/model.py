@@ -237,6 +237,7 @@ class InstructionModel(ConceptModel):
         ``metrics.jsonl``, the checkpoints (an interrupted run resumes from them) and
         ``instruction-data.json`` (how the data was formed).
         """
+        from eccr.align import LabelScheme
         from eccr.training.collator import WindowCollator
         from eccr.training.trainer import run_training
 
@@ -244,8 +245,6 @@ class InstructionModel(ConceptModel):
         docs = list(train)[: opts.max_train_docs] if opts.max_train_docs else list(train)
         if not docs:
             raise ModelError("E066", "cannot train on an empty corpus")
-        from eccr.align import LabelScheme
-
         # one untyped label, by the rule of every eccr kind (the corpus's only label, else "concept")
         self.labels = list(LabelScheme.from_corpus(docs, typed=False, label=opts.span_label).types)
         sentences, stats = split_sentences(docs)
