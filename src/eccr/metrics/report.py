@@ -139,13 +139,20 @@ def _nest(out: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     node[path[-1]] = value
 
 
-def _score_items(measure: Measure, value: Score, prefix: tuple[str, ...]
+def score_path(measure: Measure, p: float | None = None, bin_name: str | None = None) -> tuple[str, ...]:
+    """Where a score sits in :meth:`ScoreReport.to_dict` and fold summaries: ``("wsm", "1.5")``,
+    ``("char",)``, ``("jmedllm", "exact")``, ``("by_length", "3-6", "1")`` for a length bin."""
+    prefix = (measure.strata_key, bin_name) if bin_name is not None else measure.json_path
+    return (*prefix, format_p(p)) if p is not None else prefix
+
+
+def _score_items(measure: Measure, value: Score, bin_name: str | None = None
                  ) -> Iterator[tuple[tuple[str, ...], PRF | MacroPRF]]:
     if measure.has_p:
         for p, prf in value.items():  # type: ignore[union-attr]
-            yield (*prefix, format_p(p)), prf
+            yield score_path(measure, p, bin_name), prf
     else:
-        yield prefix, value  # type: ignore[misc]
+        yield score_path(measure, None, bin_name), value  # type: ignore[misc]
 
 
 @dataclass(frozen=True)
@@ -190,7 +197,7 @@ class DocumentScore:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for measure, value in self.scores.items():
-            for path, prf in _score_items(measure, value, measure.json_path):
+            for path, prf in _score_items(measure, value):
                 _nest(out, path, prf.to_dict())
         return out
 
@@ -273,11 +280,11 @@ class ScoreReport:
         """Every score with its path in :meth:`to_dict`: ``("wsm", "1.5")``, ``("char",)``,
         ``("jmedllm", "exact")``, then (unless ``strata=False``) the strata ``("by_length", "3-6", "1")``."""
         for measure, value in self.scores.items():
-            yield from _score_items(measure, value, measure.json_path)
+            yield from _score_items(measure, value)
         if self.by_length and strata:
             for measure in next(iter(self.by_length.values())).scores:
                 for name, stratum in self.by_length.items():
-                    yield from _score_items(measure, stratum.scores[measure], (measure.strata_key, name))
+                    yield from _score_items(measure, stratum.scores[measure], name)
 
     def scores_dict(self, *, strata: bool = True) -> dict[str, Any]:
         """The scores of :meth:`to_dict` alone (no counts), nested by path; ``strata=False`` drops bins."""
