@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -168,18 +169,45 @@ def document_average(rows: np.ndarray, *, zero_division: float = 0.0) -> MacroPR
 # --- bootstrap and paired tests --------------------------------------------------------------------------
 
 
-def _resample_sums(summands: Sequence[np.ndarray], n_resamples: int, rng: np.random.Generator
-                   ) -> list[np.ndarray]:
-    """Sums of each of ``summands`` (same documents) over ``n_resamples`` bootstrap resamples of documents."""
-    n = len(summands[0])
-    out = [np.empty((n_resamples, array.shape[1])) for array in summands]
+#: Resampled-document draws up to this many numbers (documents × resamples) are remembered and shared.
+_CACHED_DRAWS = 4_000_000
+
+
+def _draw(n: int, n_resamples: int, seed: int) -> tuple[tuple[np.ndarray, ...], dict[str, Any]]:
+    """How often each of ``n`` documents is drawn in each resample (chunks of rows), and the generator's
+    state after drawing them."""
+    rng = np.random.default_rng(seed)
+    chunks = []
     chunk = max(1, 2_000_000 // max(n, 1))
     for begin in range(0, n_resamples, chunk):
         size = min(chunk, n_resamples - begin)
         counts = rng.multinomial(n, np.full(n, 1.0 / n), size=size).astype(np.float64)
+        counts.flags.writeable = False
+        chunks.append(counts)
+    return tuple(chunks), rng.bit_generator.state
+
+
+# A report compares many systems on the same documents with the same seed: every call draws the same
+# resamples, so the (slow) multinomial draws are made once and shared.
+_draw_cached = functools.lru_cache(maxsize=2)(_draw)
+
+
+def _resample_sums(summands: Sequence[np.ndarray], n_resamples: int, seed: int
+                   ) -> tuple[list[np.ndarray], np.random.Generator]:
+    """Sums of each of ``summands`` (same documents) over ``n_resamples`` bootstrap resamples of documents,
+    and the seeded generator positioned after the draws (for what the caller draws next)."""
+    n = len(summands[0])
+    draw = _draw_cached if n * n_resamples <= _CACHED_DRAWS else _draw
+    chunks, state = draw(n, n_resamples, seed)
+    out = [np.empty((n_resamples, array.shape[1])) for array in summands]
+    begin = 0
+    for counts in chunks:
         for target, array in zip(out, summands, strict=True):
-            target[begin : begin + size] = counts @ array
-    return out
+            target[begin : begin + len(counts)] = counts @ array
+        begin += len(counts)
+    rng = np.random.default_rng(seed)
+    rng.bit_generator.state = state
+    return out, rng
 
 
 @dataclass(frozen=True)
@@ -220,15 +248,35 @@ def bootstrap_interval(rows: np.ndarray, *, metric: str = "f1", n_resamples: int
         metric: ``"f1"``, ``"precision"`` or ``"recall"``.
         pooling: how the measure's documents combine (its registry entry's ``pooling``).
     """
-    rows = _check_rows(rows)
-    _check_metric(metric)
-    rng = np.random.default_rng(seed)
-    (sums,) = _resample_sums([pooling.summands(rows, metric, zero_division)], n_resamples, rng)
-    values = pooling.statistic(sums, len(rows), metric, zero_division)
+    (interval,) = bootstrap_intervals([(rows, metric, pooling)], n_resamples=n_resamples, seed=seed,
+                                      confidence=confidence, zero_division=zero_division)
+    return interval
+
+
+def bootstrap_intervals(scores: Sequence[tuple[np.ndarray, str, Pooling]], *, n_resamples: int = 1000,
+                        seed: int = 0, confidence: float = 0.95, zero_division: float = 0.0
+                        ) -> list[BootstrapInterval]:
+    """:func:`bootstrap_interval` of several scores of the **same documents** at once.
+
+    ``scores`` holds ``(rows, metric, pooling)`` triples. The resampled documents are drawn once and shared,
+    so each interval equals what :func:`bootstrap_interval` gives alone with the same seed, at the cost of
+    one draw instead of one per score.
+    """
+    checked = [(_check_rows(rows), metric, pooling) for rows, metric, pooling in scores]
+    for _rows, metric, _pooling in checked:
+        _check_metric(metric)
+    if len({len(rows) for rows, _, _ in checked}) > 1:
+        raise ScoringError("E055", "bootstrap_intervals needs every score on the same documents")
+    summands = [pooling.summands(rows, metric, zero_division) for rows, metric, pooling in checked]
+    sums, _rng = _resample_sums(summands, n_resamples, seed)
     tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(values, [tail, 100 - tail])
-    estimate = float(getattr(pooling.combine(rows, zero_division), metric))
-    return BootstrapInterval(estimate, float(low), float(high), confidence, n_resamples, seed)
+    out = []
+    for (rows, metric, pooling), resampled in zip(checked, sums, strict=True):
+        values = pooling.statistic(resampled, len(rows), metric, zero_division)
+        low, high = np.percentile(values, [tail, 100 - tail])
+        estimate = float(getattr(pooling.combine(rows, zero_division), metric))
+        out.append(BootstrapInterval(estimate, float(low), float(high), confidence, n_resamples, seed))
+    return out
 
 
 def holm_adjust(p_values: Sequence[float]) -> list[float]:
@@ -304,13 +352,12 @@ def compare_totals(rows_a: np.ndarray, rows_b: np.ndarray, *, measure: str = "ws
     if a.shape != b.shape:
         raise ScoringError("E055", "paired systems must be scored on the same documents: "
                                    f"{len(a)} vs {len(b)}")
-    rng = np.random.default_rng(seed)
     n, zd = len(a), zero_division
     value_a = float(getattr(pooling.combine(a, zd), metric))
     value_b = float(getattr(pooling.combine(b, zd), metric))
     observed = value_a - value_b
     summands_a, summands_b = pooling.summands(a, metric, zd), pooling.summands(b, metric, zd)
-    sums_a, sums_b = _resample_sums([summands_a, summands_b], n_resamples, rng)
+    (sums_a, sums_b), rng = _resample_sums([summands_a, summands_b], n_resamples, seed)
     deltas = pooling.statistic(sums_a, n, metric, zd) - pooling.statistic(sums_b, n, metric, zd)
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(deltas, [tail, 100 - tail])

@@ -20,6 +20,7 @@ recomputed ones).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -35,7 +36,7 @@ from eccr.metrics import (
     FoldSummary,
     PairedComparison,
     ScoreReport,
-    bootstrap_interval,
+    bootstrap_intervals,
     format_p,
     get_measure,
     holm_adjust,
@@ -44,6 +45,7 @@ from eccr.metrics import (
 )
 from eccr.metrics.report import score_path
 from eccr.metrics.stats import compare_totals
+from eccr.metrics.token import TokenOffsets, resolve_tokenizer
 from eccr.reports.collect import RunData, find_run_dirs, gold_digest, read_run_dir, unique_labels
 from eccr.reports.families import Family
 
@@ -171,18 +173,20 @@ def _check_stored(run: RunData, fold_reports: Sequence[ScoreReport]) -> list[str
 def _intervals(
     pooled: ScoreReport, n_resamples: int, seed: int
 ) -> dict[tuple[str, ...], dict[str, BootstrapInterval]]:
+    """Bootstrap CIs of P, R and F1 of every pooled score (one draw of resampled documents for all)."""
     totals = pooled.totals
     assert totals is not None
-    out: dict[tuple[str, ...], dict[str, BootstrapInterval]] = {}
+    keys, scores = [], []
     for measure in pooled.scores:
         for p in pooled.p_values if measure.has_p else (None,):
             rows = totals.measure(measure.name, p)
-            out[score_path(measure, p)] = {
-                metric: bootstrap_interval(
-                    rows, metric=metric, n_resamples=n_resamples, seed=seed, pooling=measure.pooling
-                )
-                for metric in METRICS
-            }
+            for metric in METRICS:
+                keys.append((score_path(measure, p), metric))
+                scores.append((rows, metric, measure.pooling))
+    out: dict[tuple[str, ...], dict[str, BootstrapInterval]] = {}
+    intervals = bootstrap_intervals(scores, n_resamples=n_resamples, seed=seed)
+    for (path, metric), interval in zip(keys, intervals, strict=True):
+        out.setdefault(path, {})[metric] = interval
     return out
 
 
@@ -191,7 +195,7 @@ def _score_run(
     label: str,
     p_values: tuple[float, ...],
     *,
-    tokenizer: str | None,
+    tokenizer: TokenOffsets | None,
     typed: bool,
     n_resamples: int,
     seed: int,
@@ -290,6 +294,11 @@ def _check_options(
     return chosen
 
 
+def _cached(offsets: TokenOffsets | None) -> TokenOffsets | None:
+    """The tokenizer, remembering each text's offsets: every run and fold scores the same gold texts."""
+    return None if offsets is None else functools.lru_cache(maxsize=None)(offsets)
+
+
 def _group_runs(runs: Sequence[RunData], names: Sequence[str]) -> list[tuple[str, list[tuple[RunData, str]]]]:
     """Runs grouped by identical gold, titled by corpus and selection (numbered if two golds share one)."""
     grouped: dict[str, list[tuple[RunData, str]]] = {}
@@ -327,6 +336,7 @@ def compute_report(
     p_values, p_notes = _report_p(runs, p)
     warnings += p_notes
     chosen_p = _check_options(test_measure, test_p, p_values, tokenizer)
+    offsets = _cached(resolve_tokenizer(tokenizer))
     groups: list[GroupReport] = []
     taken: set[str] = set()
     for title, members in _group_runs(runs, names):
@@ -335,7 +345,7 @@ def compute_report(
             if progress is not None:
                 progress(f"scoring {name}", sum(len(g.models) for g in groups) + len(models), len(runs))
             model, stored_notes = _score_run(
-                run, name, p_values, tokenizer=tokenizer, typed=typed, n_resamples=n_resamples, seed=seed
+                run, name, p_values, tokenizer=offsets, typed=typed, n_resamples=n_resamples, seed=seed
             )
             models.append(model)
             warnings += stored_notes

@@ -202,5 +202,6 @@ def draw_plots(group: GroupReport, report: Report, directory: Path) -> list[Plot
             draw(fig, group, report)
             for fmt in FORMATS:
                 fig.savefig(directory / f"{stem}.{fmt}", format=fmt, dpi=130, metadata=_METADATA[fmt])
+                fig.set_layout_engine("none")  # keep the layout the first save computed (it is slow)
             out.append(Plot(title, stem))
     return out
