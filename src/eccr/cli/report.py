@@ -7,10 +7,18 @@ writes every table, ``report.json`` and the plots into ``--out``.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+
+class ReportFormat(StrEnum):
+    md = "md"
+    csv = "csv"
+    latex = "latex"
+    html = "html"
 
 
 @contextmanager
@@ -52,11 +60,9 @@ def command(
         ),
     ],
     fmt: Annotated[
-        list[str] | None,
+        list[ReportFormat] | None,
         typer.Option(
-            "--format",
-            "-f",
-            help="md, csv, latex or html; repeat for several (default md). report.json is always written.",
+            "--format", "-f", help="Repeat for several (default md). report.json is always written."
         ),
     ] = None,
     out: Annotated[
@@ -85,7 +91,14 @@ def command(
     ] = "wsm",
     test_p: Annotated[str | None, typer.Option("--test-p", help="Its p (default: the first p).")] = None,
     resamples: Annotated[int, typer.Option("--resamples", help="Bootstrap resamples.")] = 1000,
-    permutations: Annotated[int, typer.Option("--permutations", help="Randomisation rounds.")] = 1000,
+    permutations: Annotated[
+        int | None,
+        typer.Option(
+            "--permutations",
+            help="Randomisation rounds (default: max(1000, 40 × pairs), so that Holm-adjusted p can fall "
+            "below 0.05).",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap and the tests.")] = 0,
     no_plots: Annotated[
         bool, typer.Option("--no-plots", help="Skip the figures (no matplotlib needed).")
@@ -112,7 +125,7 @@ def command(
         report = build_report(
             run_dirs,
             out,
-            formats=tuple(dict.fromkeys(fmt or ["md"])),
+            formats=tuple(dict.fromkeys(str(f) for f in fmt or ["md"])),
             plots=not no_plots,
             p=parse_p_values(p),
             tokenizer=None if tokenizer.lower() == "none" else tokenizer,

@@ -123,7 +123,7 @@ class Report:
     test_measure: str
     test_p: float | None
     n_resamples: int
-    n_permutations: int
+    n_permutations: int | None
     seed: int
     groups: tuple[GroupReport, ...]
     warnings: tuple[str, ...]
@@ -217,12 +217,13 @@ def _pair_tests(
     p: float | None,
     *,
     n_resamples: int,
-    n_permutations: int,
+    n_permutations: int | None,
     seed: int,
     progress: ProgressHook | None,
 ) -> tuple[PairTest, ...]:
     entry = get_measure(measure)
     pairs = [(a, b) for i, a in enumerate(models) for b in models[i + 1 :]]
+    rounds = n_permutations or permutations_for(len(pairs))
     comparisons = []
     for k, (a, b) in enumerate(pairs):
         if progress is not None:
@@ -235,7 +236,7 @@ def _pair_tests(
                 p=p,
                 metric="f1",
                 n_resamples=n_resamples,
-                n_permutations=n_permutations,
+                n_permutations=rounds,
                 seed=seed,
                 pooling=entry.pooling,
             )
@@ -244,6 +245,17 @@ def _pair_tests(
     return tuple(
         PairTest(a.label, b.label, c, h) for (a, b), c, h in zip(pairs, comparisons, adjusted, strict=True)
     )
+
+
+def permutations_for(pairs: int, alpha: float = 0.05) -> int:
+    """Randomisation rounds for ``pairs`` Holm-corrected tests: at least 1000, and enough that the smallest
+    reachable adjusted p-value, ``pairs / (rounds + 1)``, is half of ``alpha`` — so a clear difference can be
+    significant after the correction.
+
+    >>> permutations_for(1), permutations_for(190)
+    (1000, 7600)
+    """
+    return max(1000, round(2 * pairs / alpha))
 
 
 def _fold_notes(models: Sequence[ModelResult]) -> list[str]:
@@ -325,7 +337,7 @@ def compute_report(
     test_measure: str = "wsm",
     test_p: float | None = None,
     n_resamples: int = 1000,
-    n_permutations: int = 1000,
+    n_permutations: int | None = None,
     seed: int = 0,
     progress: ProgressHook | None = None,
 ) -> Report:
@@ -413,7 +425,7 @@ def build_report(
     test_measure: str = "wsm",
     test_p: float | None = None,
     n_resamples: int = 1000,
-    n_permutations: int = 1000,
+    n_permutations: int | None = None,
     seed: int = 0,
     progress: ProgressHook | None = None,
 ) -> Report:
@@ -431,7 +443,8 @@ def build_report(
         labels: row labels, one per run in the order found (default: from the model specs).
         test_measure, test_p: the measure and p of the paired tests and the per-document table (default:
             weighted soft matching at the first p).
-        n_resamples, n_permutations, seed: of the bootstrap intervals and the randomisation tests.
+        n_resamples, n_permutations, seed: of the bootstrap intervals and the randomisation tests;
+            ``n_permutations=None`` takes :func:`permutations_for` the number of pairs.
         progress: ``hook(description, done, total)`` called as runs are scored and pairs tested.
 
     Returns:

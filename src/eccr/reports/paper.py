@@ -246,6 +246,7 @@ def document_table(group: GroupReport, report: Report) -> Table:
 
 def pairwise_table(group: GroupReport, report: Report) -> Table:
     """Every pair of models: F1 of each, A − B with its paired-bootstrap CI, p-value, Holm-adjusted p."""
+    rounds = group.tests[0].comparison.n_permutations if group.tests else 0
     rows = []
     for test in group.tests:
         c = test.comparison
@@ -273,8 +274,9 @@ def pairwise_table(group: GroupReport, report: Report) -> Table:
         columns=("F1 (A)", "F1 (B)", "A − B", "95% CI", "p", "p (Holm)"),
         sections=(Section(None, tuple(rows)),),
         caption=f"Paired bootstrap CI over documents ({report.n_resamples} resamples) and two-sided "
-        f"approximate randomisation p ({report.n_permutations} rounds, seed {report.seed}); "
-        f"Holm–Bonferroni over {_plural(len(group.tests), 'pair')}; * = adjusted p < {ALPHA}.",
+        f"approximate randomisation p ({rounds} rounds, seed {report.seed}; smallest reachable p "
+        f"{1 / (rounds + 1):.2g}); Holm–Bonferroni over {_plural(len(group.tests), 'pair')}; * = adjusted "
+        f"p < {ALPHA}.",
     )
 
 
