@@ -135,6 +135,7 @@ def test_runs_on_other_gold_get_their_own_group_and_p_sets_are_recomputed(sample
     )
     report = compute_report([sample_cv_runs["dict"], tmp_path / "half"], **FAST)
     assert len(report.groups) == 2 and all(len(g.tests) == 0 for g in report.groups)
+    assert [g.models[0].label for g in report.groups] == ["dict", "dict"]  # labels are unique per corpus
     assert report.p_values == (1.0, 1.5, 2.0, 100.0)
     assert any("different p sets" in w for w in report.warnings)
     assert any("2 different gold sets" in w for w in report.warnings)

@@ -23,6 +23,7 @@ measure added with :func:`register_measure` appears in all of them with no other
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -41,31 +42,33 @@ from eccr.metrics.token import TokenOffsets, token_counts
 # --- how documents combine ---------------------------------------------------------------------------------
 
 
-class Pooling:
+class Pooling(ABC):
     """How per-document rows combine into one score; ``rule`` says it in words.
 
     Both rules are a statistic of a **sum over documents** of per-document *summands*, which is what lets
     the bootstrap and the randomisation test (:mod:`eccr.metrics.stats`) resample and swap documents the
     same way for every measure: :meth:`summands` gives one vector per document, :meth:`statistic` turns
-    sums of them (any leading axes) into the score.
+    sums of them (one row per resample) into the score.
     """
 
     name: str = ""
     rule: str = ""
 
+    @abstractmethod
     def combine(self, rows: np.ndarray, zero_division: float) -> PRF | MacroPRF:
         """The score of ``rows`` (``(documents, 4)`` sums)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def empty(self, documents: int, zero_division: float) -> PRF | MacroPRF:
         """The score of a measure that was not computed (``conventional=False``)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def summands(self, rows: np.ndarray, metric: str, zero_division: float) -> np.ndarray:
-        raise NotImplementedError
+        """One vector per document; its sums over (resampled) documents go to :meth:`statistic`."""
 
+    @abstractmethod
     def statistic(self, sums: np.ndarray, documents: int, metric: str, zero_division: float) -> np.ndarray:
-        raise NotImplementedError
+        """The ``metric`` of each row of summed summands (``documents`` per resample)."""
 
     def __repr__(self) -> str:
         return self.name.upper().replace(" ", "_")
@@ -76,7 +79,7 @@ class _Pooled(Pooling):
     rule = "ratio of the sums over all documents: every unit counts once, whatever its document"
 
     def combine(self, rows: np.ndarray, zero_division: float) -> PRF:
-        return document_prf(rows.sum(axis=0) if len(rows) else np.zeros(4), zero_division)
+        return prf_of_row(rows.sum(axis=0) if len(rows) else np.zeros(4), zero_division)
 
     def empty(self, documents: int, zero_division: float) -> PRF:
         return PRF(0.0, 0.0, 0.0, 0.0, zero_division)
@@ -94,7 +97,7 @@ class _DocumentMean(Pooling):
 
     def combine(self, rows: np.ndarray, zero_division: float) -> MacroPRF:
         # a plain Python sum over documents in order, so the figures equal JMED-LLM's loop to the last bit
-        scores = [document_prf(row, zero_division) for row in rows]
+        scores = [prf_of_row(row, zero_division) for row in rows]
         n = len(scores)
         means = [sum(getattr(s, m) for s in scores) / n if n else zero_division
                  for m in ("precision", "recall", "f1")]
@@ -107,8 +110,8 @@ class _DocumentMean(Pooling):
         return f1_from_sums(rows, zero_division, metric)[:, None]
 
     def statistic(self, sums: np.ndarray, documents: int, metric: str, zero_division: float) -> np.ndarray:
-        return np.atleast_2d(sums)[:, 0] / documents if documents else np.full(len(np.atleast_2d(sums)),
-                                                                              zero_division)
+        sums = np.atleast_2d(sums)
+        return sums[:, 0] / documents if documents else np.full(len(sums), zero_division)
 
 
 #: Ratio of sums over all documents: every unit (character, span, token) counts once, whatever its document.
@@ -117,7 +120,7 @@ POOLED: Pooling = _Pooled()
 DOCUMENT_MEAN: Pooling = _DocumentMean()
 
 
-def document_prf(row: np.ndarray, zero_division: float) -> PRF:
+def prf_of_row(row: np.ndarray, zero_division: float) -> PRF:
     """The :class:`PRF` of one ``[precision_num, precision_den, recall_num, recall_den]`` row."""
     return PRF(float(row[0]), float(row[1]), float(row[2]), float(row[3]), zero_division)
 

@@ -169,13 +169,8 @@ class LengthStratum:
     def get(self, name: str) -> Score | None:
         return _find(self.scores, name)
 
-    @property
-    def wsm(self) -> Mapping[float, PRF]:
-        return self.get("wsm")  # type: ignore[return-value]
-
-    @property
-    def marker(self) -> Mapping[float, PRF]:
-        return self.get("marker")  # type: ignore[return-value]
+    wsm = property(lambda self: self.get("wsm"), doc="Weighted soft matching by p.")
+    marker = property(lambda self: self.get("marker"), doc="Marker matching by p.")
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from eccr.corpus.types import DEFAULT_LABEL, LENGTH_BINS, Document
-from eccr.metrics.measures import Measure, ScoringInput, document_prf, measures
+from eccr.metrics.measures import Measure, ScoringInput, measures, prf_of_row
 from eccr.metrics.pairing import DocumentPair, pair_documents
 from eccr.metrics.report import DEFAULT_P, DocumentScore, DocumentTotals, LengthStratum, Score, ScoreReport
 from eccr.metrics.runs import Layout, RunSet, find_markers
@@ -145,8 +145,8 @@ def _pool(measure: Measure, array: np.ndarray, inp: ScoringInput, zero_division:
 def _document_scores(totals: DocumentTotals, zero_division: float) -> tuple[DocumentScore, ...]:
     def row(measure: Measure, array: np.ndarray, i: int) -> Score:
         if measure.has_p:
-            return {p: document_prf(array[k, i], zero_division) for k, p in enumerate(totals.p_values)}
-        return document_prf(array[i], zero_division)
+            return {p: prf_of_row(array[k, i], zero_division) for k, p in enumerate(totals.p_values)}
+        return prf_of_row(array[i], zero_division)
 
     return tuple(DocumentScore(doc_id, {m: row(m, a, i) for m, a in totals.counts.items()})
                  for i, doc_id in enumerate(totals.doc_ids))
@@ -160,8 +160,8 @@ def _strata(inp: ScoringInput, zero_division: float) -> dict[str, LengthStratum]
 
     def value(measure: Measure, array: np.ndarray, b: int) -> Score:
         if measure.has_p:
-            return {p: document_prf(array[k, b], zero_division) for k, p in enumerate(inp.p_values)}
-        return document_prf(array[b], zero_division)
+            return {p: prf_of_row(array[k, b], zero_division) for k, p in enumerate(inp.p_values)}
+        return prf_of_row(array[b], zero_division)
 
     return {name: LengthStratum({m: value(m, a, b) for m, a in sums.items()}, int(gold_count[b]),
                                 int(pred_count[b]))

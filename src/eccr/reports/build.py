@@ -46,7 +46,14 @@ from eccr.metrics import (
 from eccr.metrics.report import score_path
 from eccr.metrics.stats import compare_totals
 from eccr.metrics.token import TokenOffsets, resolve_tokenizer
-from eccr.reports.collect import RunData, find_run_dirs, gold_digest, read_run_dir, unique_labels
+from eccr.reports.collect import (
+    RunData,
+    check_labels,
+    find_run_dirs,
+    gold_digest,
+    read_run_dir,
+    unique_labels,
+)
 from eccr.reports.families import Family
 
 METRICS = ("f1", "recall", "precision")
@@ -311,11 +318,14 @@ def _cached(offsets: TokenOffsets | None) -> TokenOffsets | None:
     return None if offsets is None else functools.lru_cache(maxsize=None)(offsets)
 
 
-def _group_runs(runs: Sequence[RunData], names: Sequence[str]) -> list[tuple[str, list[tuple[RunData, str]]]]:
-    """Runs grouped by identical gold, titled by corpus and selection (numbered if two golds share one)."""
-    grouped: dict[str, list[tuple[RunData, str]]] = {}
-    for run, name in zip(runs, names, strict=True):
-        grouped.setdefault(gold_digest(run.gold), []).append((run, name))
+def _group_runs(
+    runs: Sequence[RunData], labels: Sequence[str] | None
+) -> list[tuple[str, list[tuple[RunData, str]]]]:
+    """Runs grouped by identical gold, titled by corpus and selection (numbered if two golds share one), each
+    with its row label (``labels`` in run order, else unique within the group)."""
+    grouped: dict[str, list[tuple[RunData, str | None]]] = {}
+    for i, run in enumerate(runs):
+        grouped.setdefault(gold_digest(run.gold), []).append((run, labels[i] if labels else None))
     titles = [_group_name(members[0][0]) for members in grouped.values()]
     seen: dict[str, int] = {}
     out = []
@@ -323,7 +333,8 @@ def _group_runs(runs: Sequence[RunData], names: Sequence[str]) -> list[tuple[str
         seen[title] = seen.get(title, 0) + 1
         if titles.count(title) > 1:
             title = f"{title} (gold version {seen[title]})"
-        out.append((title, members))
+        names = unique_labels([run for run, _ in members])
+        out.append((title, [(run, given or name) for (run, given), name in zip(members, names, strict=True)]))
     return out
 
 
@@ -344,14 +355,14 @@ def compute_report(
     """Read the runs, score them again and compare them; nothing is written (see :func:`build_report`)."""
     paths, warnings = find_run_dirs(run_dirs)
     runs = [read_run_dir(path) for path in paths]
-    names = unique_labels(runs, labels)
+    check_labels(runs, labels)
     p_values, p_notes = _report_p(runs, p)
     warnings += p_notes
     chosen_p = _check_options(test_measure, test_p, p_values, tokenizer)
     offsets = _cached(resolve_tokenizer(tokenizer))
     groups: list[GroupReport] = []
     taken: set[str] = set()
-    for title, members in _group_runs(runs, names):
+    for title, members in _group_runs(runs, labels):
         models = []
         for run, name in members:
             if progress is not None:

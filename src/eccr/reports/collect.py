@@ -198,29 +198,25 @@ def gold_digest(corpus: Corpus) -> str:
     return digest.hexdigest()
 
 
-def unique_labels(runs: Sequence[RunData], labels: Sequence[str] | None) -> list[str]:
-    """Row labels: ``labels`` when given (one per run); else each run's model label, with its directory name
-    added where two runs would share one.
+def check_labels(runs: Sequence[RunData], labels: Sequence[str] | None) -> None:
+    """Raise ``E147`` unless ``labels`` (when given) holds one distinct label per run."""
+    if labels is not None and (len(labels) != len(runs) or len(set(labels)) != len(labels)):
+        raise ConfigError(
+            "E147",
+            f"give one distinct --label per run: {len(runs)} runs, {len(labels)} labels "
+            f"({', '.join(labels)})",
+        )
 
-    Raises:
-        ConfigError: ``E147`` when ``labels`` does not give one distinct label per run.
-    """
-    if labels is not None:
-        if len(labels) != len(runs) or len(set(labels)) != len(labels):
-            raise ConfigError(
-                "E147",
-                f"give one distinct --label per run: {len(runs)} runs, "
-                f"{len(labels)} labels ({', '.join(labels)})",
-            )
-        return list(labels)
-    base = [run.label for run in runs]
-    out = [
-        f"{label} [{run.path.name}]" if base.count(label) > 1 else label
-        for label, run in zip(base, runs, strict=True)
-    ]
-    seen: dict[str, int] = {}
-    for i, label in enumerate(out):  # same model and directory name in two places: number them
-        seen[label] = seen.get(label, 0) + 1
-        if out.count(label) > 1:
-            out[i] = f"{label} #{seen[label]}"
+
+def unique_labels(runs: Sequence[RunData]) -> list[str]:
+    """Row labels of runs shown together: each run's model label, followed where two runs share one by
+    their directories relative to the folder that holds both (``crf [medtxt/crf-extra]``)."""
+    out = []
+    for run in runs:
+        same = [r.path for r in runs if r.label == run.label]
+        if len(same) == 1:
+            out.append(run.label)
+            continue
+        common = Path(os.path.commonpath(same))
+        out.append(f"{run.label} [{run.path.relative_to(common).as_posix() or run.path.name}]")
     return out

@@ -65,27 +65,32 @@ class Table:
     caption: str = ""
 
 
+def column_best(values: Sequence[float | None]) -> float | None:
+    """The best (highest) of a column's values at the printed precision; ``None`` for fewer than two rows.
+
+    A value is marked best when ``round(value, DIGITS)`` equals it, so ties at the printed precision are all
+    marked.
+    """
+    present = [round(v, DIGITS) for v in values if v is not None]
+    return max(present) if len(values) > 1 and present else None
+
+
+def is_best(value: float | None, best: float | None) -> bool:
+    return value is not None and best is not None and round(value, DIGITS) == best
+
+
 def _mark_best(
     sections: list[tuple[str | None, list[tuple[str, list[tuple[str, float | None]]]]]],
 ) -> tuple[Section, ...]:
     """Sections of ``(label, [(text, value)])`` rows with the best value of each column marked."""
     all_rows = [cells for _title, rows in sections for _label, cells in rows]
     n_columns = len(all_rows[0]) if all_rows else 0
-    best = []
-    for column in range(n_columns):
-        values = [round(cells[column][1], DIGITS) for cells in all_rows if cells[column][1] is not None]
-        best.append(max(values) if values and len(all_rows) > 1 else None)
+    best = [column_best([cells[c][1] for cells in all_rows]) for c in range(n_columns)]
     return tuple(
         Section(
             title,
             tuple(
-                (
-                    label,
-                    tuple(
-                        Cell(text, value is not None and round(value, DIGITS) == best[c])
-                        for c, (text, value) in enumerate(cells)
-                    ),
-                )
+                (label, tuple(Cell(text, is_best(value, best[c])) for c, (text, value) in enumerate(cells)))
                 for label, cells in rows
             ),
         )
@@ -100,10 +105,7 @@ def _family_sections(group: GroupReport, cells) -> tuple[Section, ...]:
 
 
 def _mean_sd(stat: FoldStat | None) -> tuple[str, float | None]:
-    if stat is None:
-        return "–", None
-    sd = "–" if stat.sd is None else f"{stat.sd:.{DIGITS}f}"
-    return f"{stat.mean:.{DIGITS}f} ({sd})", stat.mean
+    return ("–", None) if stat is None else (stat.describe(DIGITS), stat.mean)
 
 
 def _fold_cells(summary: FoldSummary, paths: Sequence[tuple[str, ...]]) -> list[tuple[str, float | None]]:

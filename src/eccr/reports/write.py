@@ -29,7 +29,7 @@ from eccr.errors import ConfigError, Location
 from eccr.metrics import format_p
 from eccr.metrics.report import score_path
 from eccr.reports.build import METRICS, GroupReport, ModelResult, Report
-from eccr.reports.paper import DIGITS
+from eccr.reports.paper import column_best, is_best
 from eccr.reports.tables import csv_text
 
 LENGTH_BIN_NAMES = tuple(name for name, _, _ in LENGTH_BINS)
@@ -78,14 +78,12 @@ def check_out_dir(out: Path, run_dirs: Sequence[Path]) -> None:
             )
 
 
-def _best(models: Sequence[ModelResult], path: tuple[str, ...]) -> dict[str, float]:
-    """The best rounded mean of each metric at ``path`` over ``models`` (for the ``best`` column)."""
-    best = {}
-    for metric in METRICS:
-        values = [round(getattr(e, metric).mean, DIGITS) for m in models if (e := m.summary.entry(*path))]
-        if len(values) > 1:
-            best[metric] = max(values)
-    return best
+def _best(models: Sequence[ModelResult], path: tuple[str, ...]) -> dict[str, float | None]:
+    """The best mean of each metric at ``path`` over ``models`` (the ``best`` column, as in the tables)."""
+    entries = [m.summary.entry(*path) for m in models]
+    return {
+        metric: column_best([getattr(e, metric).mean if e else None for e in entries]) for metric in METRICS
+    }
 
 
 def _fold_rows(group: GroupReport, p_values: Sequence[float], strata: bool) -> list[dict[str, Any]]:
@@ -123,7 +121,7 @@ def _fold_rows(group: GroupReport, p_values: Sequence[float], strata: bool) -> l
                                     "ci_high": interval.high if interval else None,
                                 }
                             )
-                        row["best"] = metric in best and round(stat.mean, DIGITS) == best[metric]
+                        row["best"] = is_best(stat.mean, best[metric])
                         row.update({f"fold_{i + 1}": v for i, v in enumerate(stat.values)})
                         rows.append(row)
     return rows
