@@ -264,13 +264,14 @@ def write_report(
         files = _csv_files(report) if "csv" in formats else {}
         from eccr.reports import render
 
+        documents = {  # Markdown and LaTeX link the PNG files; the HTML page inlines the SVGs
+            "md": lambda: render.markdown_document(report, figures),
+            "latex": lambda: render.latex_document(report, figures),
+            "html": lambda: render.html_document(report, svgs),
+        }
         for fmt in formats:
-            if fmt == "md":
-                files[DOCUMENTS[fmt]] = render.markdown_document(report, figures)
-            elif fmt == "latex":
-                files[DOCUMENTS[fmt]] = render.latex_document(report, figures)
-            elif fmt == "html":
-                files[DOCUMENTS[fmt]] = render.html_document(report, svgs)
+            if fmt in documents:
+                files[DOCUMENTS[fmt]] = documents[fmt]()
         files[REPORT_JSON] = json.dumps(report_dict(report), ensure_ascii=False, indent=2) + "\n"
         for name, text in files.items():
             (tmp / name).parent.mkdir(parents=True, exist_ok=True)
