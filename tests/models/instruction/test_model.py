@@ -169,15 +169,36 @@ def test_prompt_lookup_returns_exactly_the_plain_greedy_text(trained, corpus):
         assert [a.text for a in lookup.answers] == [a.text for a in plain.answers]
 
 
-def test_adapter_only_save_loads_on_its_pretrained_base(tiny_causal_lm_dir, corpus, tmp_path):
+@pytest.fixture(scope="module")
+def pretrained_dir(tiny_causal_lm_dir, tmp_path_factory):
+    """A tiny Llama saved with (random) weights: what a downloaded pretrained model looks like to eccr."""
     from transformers import AutoConfig, AutoModelForCausalLM
 
     from eccr.pretrain.tokenizer import load_tokenizer
 
     source = tiny_causal_lm_dir("llama")
-    base = tmp_path / "pretrained"
+    base = tmp_path_factory.mktemp("pretrained")
     AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(source)).save_pretrained(base)
     load_tokenizer(source).save_pretrained(base)
+    return base
+
+
+def test_interrupted_lora_run_resumes_from_its_last_checkpoint(pretrained_dir, corpus, tmp_path):
+    options = {**FAST, "init": "pretrained", "max_train_sentences": 8, "keep_checkpoints": True}
+    first = create_model(f"it:{pretrained_dir}", options)
+    first.fit(corpus[:2], run_dir=tmp_path)
+    assert first.uses_lora
+    first_records = len(read_metrics_log(tmp_path))
+    steps_first = max(r["step"] for r in read_metrics_log(tmp_path))
+    # the same run asked for more epochs (as after an interruption): it continues, it does not restart
+    create_model(f"it:{pretrained_dir}", {**options, "epochs": 2}).fit(corpus[:2], run_dir=tmp_path)
+    later = read_metrics_log(tmp_path)[first_records:]
+    assert later and min(r["step"] for r in later) > steps_first and max(r["epoch"] for r in later) == 2.0
+
+
+def test_adapter_only_save_loads_on_its_pretrained_base(tiny_causal_lm_dir, pretrained_dir, corpus, tmp_path):
+    source = tiny_causal_lm_dir("llama")
+    base = pretrained_dir
     options = {**FAST, "init": "pretrained", "merge_lora": False, "max_train_sentences": 4}
     model = create_model(f"it:{base}", options)
     model.fit(corpus[:1], run_dir=tmp_path / "run")
