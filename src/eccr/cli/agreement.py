@@ -21,8 +21,11 @@ def command(
         bool, typer.Option("--write/--no-write", help="Also write agreement.md and .json in RUN_DIR.")
     ] = True,
 ) -> None:
-    """Exact-match rate after removing @@/##, and over mismatches the mean SequenceMatcher ratio, Levenshtein
-    distance and length difference, per fold and mean (SD) across folds."""
+    """Does an it: model write its input back? The paper's agreement table (Table S18) for a cv run.
+
+    Exact-match rate after removing @@/##, and over mismatches the mean SequenceMatcher ratio, Levenshtein
+    distance and length difference; per fold and mean (SD) across folds.
+    """
     from eccr.cli.common import console, err_console
     from eccr.models.instruction.agreement import AGREEMENT_MD, agreement
 

@@ -38,6 +38,8 @@ class GenerationSettings:
     progress: bool = False
     #: ``bf16``/``fp16``: generate under CUDA autocast (as the model was trained); ignored without CUDA.
     precision: str = "fp32"
+    #: batch prompts of similar length together (off: input order, for measuring what sorting saves)
+    sort_by_length: bool = True
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,9 @@ def generate(
     for i, budget in enumerate(budgets):
         if budget <= 0:
             answers[i] = _unanswered(sentences[i], settings, constraint)
-    order = sorted((i for i in range(len(prompts)) if answers[i] is None), key=lambda i: -len(prompt_ids[i]))
+    order = [i for i in range(len(prompts)) if answers[i] is None]
+    if settings.sort_by_length:
+        order.sort(key=lambda i: -len(prompt_ids[i]))
     size = 1 if settings.prompt_lookup else settings.batch_size
     batches = [order[k : k + size] for k in range(0, len(order), size)]
     was_training = model.training
