@@ -85,16 +85,32 @@ class InvariantReport:
     def ok(self) -> bool:
         return not self.counts
 
-    def raise_if_violated(self, tokenizer_name: str = "tokenizer") -> None:
-        """Raise ``ModelError`` ``E079`` describing the violations, if any."""
+    def summary(self) -> str:
+        """One line: ``ok`` or the violated checks, and the counts."""
+        status = "ok" if self.ok else "VIOLATED: " + ", ".join(
+            f"{n} {check}" for check, n in sorted(self.counts.items()))
+        return (f"invariants: {status}; {self.texts} texts, {self.characters} characters, {self.tokens} "
+                f"tokens, {self.unk_tokens} [UNK] ({self.unk_chars} characters), {self.byte_fallback_tokens} "
+                "byte pieces")
+
+    def describe(self, max_violations: int = 10) -> list[str]:
+        """The report as ``eccr diagnose-tokenizer`` prints it: the summary, then the first violations."""
+        return [self.summary(), *(f"  {v.describe()}" for v in self.violations[:max_violations])]
+
+    def raise_if_violated(self, tokenizer_name: str = "tokenizer", hint: str | None = None) -> None:
+        """Raise ``ModelError`` ``E079`` with the report (:meth:`describe`), if any invariant is violated.
+
+        ``hint`` replaces the default advice (check the tokenizer) in the message.
+        """
         if self.ok:
             return
         summary = ", ".join(f"{n} {check}" for check, n in sorted(self.counts.items()))
         first = self.violations[0]
+        advice = hint or "check that it is a fast tokenizer that round-trips this text"
         raise ModelError(
             "E079",
-            f"{tokenizer_name} does not align with the text ({summary}); first: {first.describe()}. "
-            "Its offsets cannot be trusted — check that it is a fast tokenizer that round-trips this text",
+            f"{tokenizer_name} does not align with the text ({summary}); its offsets cannot be trusted — "
+            f"{advice}\n" + "\n".join(self.describe()),
             Location(doc_id=first.doc_id, offset=first.offset),
         )
 

@@ -145,12 +145,8 @@ def render_table(diagnosis: TokenizerDiagnosis) -> str:
     fallback = {None: "n/a", True: "on", False: "off"}[diagnosis.byte_fallback]
     console.print(f"tokenizer {diagnosis.tokenizer} (byte fallback {fallback}) on {diagnosis.corpus}"
                   + (f" [{diagnosis.select}]" if diagnosis.select else ""), highlight=False, markup=False)
-    status = "ok" if inv.ok else "VIOLATED: " + ", ".join(f"{n} {c}" for c, n in sorted(inv.counts.items()))
-    console.print(f"invariants: {status}; {inv.texts} texts, {inv.characters} characters, {inv.tokens} "
-                  f"tokens, {inv.unk_tokens} [UNK] ({inv.unk_chars} characters), {inv.byte_fallback_tokens} "
-                  "byte pieces", highlight=False, markup=False)
-    for violation in inv.violations[:10]:
-        console.print(f"  {violation.describe()}", highlight=False, markup=False)
+    for line in inv.describe():
+        console.print(line, highlight=False, markup=False)
     console.print(
         f"crossings ({counts['rule']} rule, {counts['scheme']['kind']}): {counts['crossing_units']} of "
         f"{counts['units']} units ({counts['crossing_tokens']} tokens) cross a concept boundary; "
