@@ -129,6 +129,21 @@ def read_tokenizer_config(source: str | Path) -> dict[str, Any]:
         return {}
 
 
+def _model_type(source: str | Path, decoder: bool | None) -> tuple[str | None, bool | None]:
+    """``model_type`` and decoder-only-ness from the config next to the tokenizer (``None`` when absent)."""
+    if not (Path(source) / "config.json").is_file():
+        return None, decoder
+    from transformers import AutoConfig
+
+    from eccr.models.recipes import is_decoder_only
+
+    try:
+        config = AutoConfig.from_pretrained(str(source))
+    except (OSError, ValueError):
+        return None, decoder
+    return getattr(config, "model_type", None), is_decoder_only(config) if decoder is None else decoder
+
+
 def _unwrapped(tokenizer: Any) -> Any:
     return getattr(tokenizer, "inner", tokenizer)
 
@@ -223,7 +238,8 @@ def load_model_tokenizer(
 
     Args:
         source: a model directory or hub id.
-        model_type: the model config's ``model_type`` (selects the recipe).
+        model_type: the model config's ``model_type`` (selects the recipe; read from ``config.json`` when
+            not given and there is one).
         recipe: a recipe (or its name) to use instead of selecting one.
         byte_fallback: switch byte fallback on/off after the fidelity check (``None``: as the model has it).
         trust_remote_code: passed to transformers (off unless the user asks).
@@ -239,6 +255,8 @@ def load_model_tokenizer(
     from eccr.pretrain.tokenizer import load_tokenizer, set_byte_fallback
 
     tokenizer_config = read_tokenizer_config(source)
+    if model_type is None:
+        model_type, decoder = _model_type(source, decoder)
     if isinstance(recipe, str):
         recipe = get_recipe(recipe)
     if recipe is None:

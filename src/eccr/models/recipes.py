@@ -170,6 +170,26 @@ class Recipe:
         for requirement in self.needed(tokenizer_config):
             requirement.check(f"{what} (recipe {self.name})")
 
+    def describe(self, model_type: str | None = None) -> list[str]:
+        """The settings in words (for ``eccr doctor``).
+
+        >>> RECIPES["roberta-t5-sentencepiece"].describe("roberta")
+        ['lower-cases the text', 'inputs are [CLS] <text>', 'position ids from-zero']
+        """
+        found = []
+        if self.lowercase:
+            found.append("lower-cases the text")
+        if self.template is not None:
+            found.append("inputs are " + " ".join([*self.template[0], "<text>", *self.template[1]]))
+        found.append(f"position ids {self.position_rule(model_type)}")
+        if self.decoder:
+            found.append(f"pads with {' else '.join(self.pad_token)} when there is no pad token")
+        if self.lora_target_modules:
+            found.append(f"LoRA on {', '.join(self.lora_target_modules)}")
+        if self.presegment:
+            found.append(f"text segmented by {self.presegment} first")
+        return found
+
     def settings(self, model_type: str | None = None) -> dict[str, Any]:
         """The recipe's settings as plain values (for records and ``eccr doctor``)."""
         return {

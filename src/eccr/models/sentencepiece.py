@@ -19,6 +19,7 @@ That file is the ground truth of what the model saw in pretraining: its normalis
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -37,10 +38,6 @@ SENTENCEPIECE_FILES = (
 )
 
 _MODEL_TYPES = {1: "unigram", 2: "bpe", 3: "word", 4: "char"}
-#: Kana and the (semi-)voiced sound marks that may follow them: half-width ``ｶ`` + ``ﾞ`` and the
-#: combining ``か`` + U+3099, which an NFKC-based SentencePiece normaliser composes into one character.
-_KANA = [chr(c) for c in (*range(0xFF66, 0xFF9E), *range(0x3041, 0x3097), *range(0x30A1, 0x30FB))]
-_SOUND_MARKS = ("\uff9e", "\uff9f", "\u3099", "\u309a")
 
 
 def _sentencepiece() -> Any:
@@ -139,26 +136,18 @@ class SentencePieceModel:
     def processor(self) -> Any:
         return _sentencepiece().SentencePieceProcessor(model_proto=self.data)
 
-    def composed_pairs(self) -> list[tuple[str, str]]:
-        """Kana + sound mark pairs this model's normaliser turns into one character (``ﾌﾟ`` → ``プ``).
+    def composes_sound_marks(self) -> bool:
+        """Whether this model's normaliser turns a kana and its sound mark into one character (``ﾌﾟ`` →
+        ``プ``, ``か`` + U+3099 → ``が``), as NFKC-based rules do.
 
         SentencePiece looks the pair up as a unit in its precompiled character map; the tokenizers
-        library's ``Precompiled`` normaliser only looks up graphemes shorter than 6 UTF-8 bytes, so it maps
-        ``ﾌ`` and ``ﾟ`` separately (``フ`` + an unknown ``゚``). :func:`tokenizer_from_sentencepiece` puts a
-        ``Replace`` for each pair in front of it; offsets still index the original text.
+        library's ``Precompiled`` normaliser only looks up graphemes shorter than 6 UTF-8 bytes and maps the
+        two characters separately (``フ`` + a combining ``゚``), which :func:`tokenizer_from_sentencepiece`
+        repairs by composing its output (NFC).
         """
         if not self.proto.normalizer_spec.precompiled_charsmap:
-            return []
-        normalize = self.processor.normalize
-        pairs = []
-        for kana in _KANA:
-            for mark in _SOUND_MARKS:
-                composed = normalize(kana + mark).lstrip("\u2581")
-                if len(composed) == 1 and composed != normalize(kana).lstrip("\u2581") + normalize(
-                    mark
-                ).lstrip("\u2581"):
-                    pairs.append((kana + mark, composed))
-        return pairs
+            return False
+        return len(self.processor.normalize("\uff8c\uff9f").lstrip("\u2581")) == 1
 
     @property
     def name(self) -> str:
@@ -186,6 +175,29 @@ class SentencePieceModel:
             "remove_extra_whitespaces": self.remove_extra_whitespaces,
             "vocab_size": self.vocab_size,
         }
+
+
+def _compose_after_precompiled(backend: Any) -> Any:
+    """``backend`` with NFC right after its ``Precompiled`` normaliser (see
+    :meth:`SentencePieceModel.composes_sound_marks`). The output of an NFKC-based rule is already NFC except
+    for these split pairs, so nothing else changes; the aligner gives the mark that NFC folds into its kana
+    to the kana's token (:func:`eccr.align.offsets.absorb_folded_marks`).
+    """
+    from tokenizers import Tokenizer
+
+    data = json.loads(backend.to_str())
+    normalizer = data.get("normalizer") or {}
+    steps = (
+        normalizer.get("normalizers", [normalizer]) if normalizer.get("type") == "Sequence" else [normalizer]
+    )
+    at = next((k for k, step in enumerate(steps) if step.get("type") == "Precompiled"), None)
+    if at is None:
+        return backend
+    data["normalizer"] = {
+        "type": "Sequence",
+        "normalizers": [*steps[: at + 1], {"type": "NFC"}, *steps[at + 1 :]],
+    }
+    return Tokenizer.from_str(json.dumps(data))
 
 
 def find_sentencepiece_model(tokenizer: Any, source: str | Path | None = None) -> Path | None:
@@ -236,13 +248,8 @@ def tokenizer_from_sentencepiece(model: SentencePieceModel, like: Any) -> Any:
             "BPE models have a fast equivalent",
             Location(file=str(model.path) if model.path else None),
         )
-    fixes = model.composed_pairs() if backend.normalizer is not None else []
-    if fixes:
-        from tokenizers import normalizers
-
-        backend.normalizer = normalizers.Sequence(
-            [*(normalizers.Replace(pair, composed) for pair, composed in fixes), backend.normalizer]
-        )
+    if model.composes_sound_marks():
+        backend = _compose_after_precompiled(backend)
     post_processor = getattr(getattr(like, "backend_tokenizer", None), "post_processor", None)
     if post_processor is not None:
         backend.post_processor = post_processor
@@ -289,7 +296,8 @@ def train_sentencepiece(
 
     Args:
         texts: training texts (one sentence per text; long texts are fine).
-        vocab_size: pieces, special and byte pieces included.
+        vocab_size: pieces, special and byte pieces included (at most: fewer when the texts do not support
+            as many).
         model_type: ``unigram`` (DeBERTa, T5, rinna) or ``bpe`` (LLaMA, Mistral).
         normalization: ``nmt_nfkc``, ``nfkc``, ``identity``…
         byte_fallback: add the 256 byte pieces and spell unknown characters with them.
