@@ -11,8 +11,9 @@ full-width ``ＣＴ`` or ``１５ｍｇ`` reach the model as ids it never saw �
 *reference* (a function ``text -> ids``, e.g. ``SentencePieceProcessor.encode``) and counts the texts whose
 id sequences are identical, and the unknown tokens on each side. :data:`PROBE_TEXTS` are short texts that
 exercise what Japanese clinical text needs from a normaliser (full-width Latin and digits, unit symbols,
-circled numbers, half-width katakana, ideographic space, newlines, CJK radicals); they are checked with
-every corpus sample so a normaliser difference is caught even when the sample happens not to contain it.
+circled numbers, half-width katakana with sound marks, combining marks, the full-width tilde that
+SentencePiece's ``nmt_nfkc`` keeps where NFKC does not, ideographic space, newlines, CJK radicals); they are
+checked with every corpus sample so a normaliser difference is caught even when the sample lacks it.
 
 This module imports no tokenizer library: the tokenizer and the reference are passed in.
 
@@ -43,7 +44,7 @@ PROBE_TEXTS: tuple[str, ...] = (
     "抗GAD抗体が3790.0 U/mLと上昇\n既往歴：なし\r\n家族歴：特記事項なし",
     "  二重の空白  と\tタブ、末尾の空白  ",
     "蛔⾍(Ascaris)の虫卵を認めた。齟齬鼈鬱",
-    "ＭＲＩ　Ｔ２強調像で高信号。Ｎｏ．３",
+    "ＭＲＩ　Ｔ２強調像で高信号。Ｎｏ．３，Ｋ ２．４３～４．２０（基準値），か\u3099んの既往",
 )
 
 
