@@ -164,3 +164,29 @@ def test_sample_is_spread_over_the_corpus():
     items = list(range(1000))
     sample = sample_texts(items, 5)
     assert sample == [0, 250, 500, 749, 999] and sample_texts(items[:3], 5) == [0, 1, 2]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family", SENTENCEPIECE_FAMILIES)
+def test_real_medtxt_tokenizes_as_sentencepiece(family, medtxt_corpus, unlabeled_path, tmp_path):
+    """Tokenizers trained on the real unlabeled clinical text, all 148 MedTxt-CR case reports."""
+    from eccr.models.hub_layouts import write_family_dir
+    from eccr.pretrain.tokenizer import read_texts
+
+    layout = write_family_dir(
+        family,
+        read_texts(unlabeled_path),
+        tmp_path / family,
+        vocab_size=8000,
+        hidden=32,
+        layers=1,
+        heads=2,
+        max_length=128,
+    )
+    loaded = load_model_tokenizer(layout.path, texts=list(medtxt_corpus))
+    sp = layout.sentencepiece
+    assert all(
+        content_ids(loaded.tokenizer, d.text) == sp.encode(_prepare(family, layout, d.text))
+        for d in medtxt_corpus
+    )
+    assert check_tokenizer(loaded.tokenizer, medtxt_corpus).ok

@@ -157,6 +157,7 @@ def test_the_flag_is_for_models_with_a_tokenizer(tmp_path, sample_crf):
     assert result.exception is not None and "allow_misaligned_tokenizer" in str(result.exception)
 
 
+@pytest.mark.slow
 def test_the_real_command_prints_the_coded_diagnosis(misaligned_model_dir, tmp_path):
     import subprocess
     import sys

@@ -321,6 +321,7 @@ def train_sentencepiece(
         normalization_rule_name=normalization,
         byte_fallback=byte_fallback,
         character_coverage=options.pop("character_coverage", 0.9995),
+        hard_vocab_limit=options.pop("hard_vocab_limit", False),
         num_threads=1,
         minloglevel=2,
         **ids,
