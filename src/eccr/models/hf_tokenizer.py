@@ -232,7 +232,6 @@ def load_model_tokenizer(
     trust_remote_code: bool = False,
     texts: Iterable[str | Document] = (),
     decoder: bool | None = None,
-    check_fidelity: bool = True,
 ) -> ModelTokenizer:
     """Load, fit to its recipe and check the tokenizer of ``source`` (see the module docstring).
 
@@ -246,7 +245,6 @@ def load_model_tokenizer(
         texts: corpus texts for the fidelity check (a sample of :data:`FIDELITY_SAMPLE` is used, plus the
             probe texts).
         decoder: whether the model is decoder-only (for the generic recipe).
-        check_fidelity: compare with the SentencePiece model / ``tokenizer.json`` (on by default).
 
     Raises:
         ConfigError: ``E190`` when the recipe needs something not installed; ``E082`` when the tokenizer
@@ -267,12 +265,11 @@ def load_model_tokenizer(
     loaded = load_tokenizer(source, trust_remote_code=trust_remote_code)
     result = ModelTokenizer(loaded, recipe, type(loaded).__name__)
     if not getattr(loaded, "is_fast", False):
-        result.extra["note"] = "slow tokenizer: runs its own segmenter and SentencePiece, used as loaded"
+        result.extra["note"] = "slow tokenizer, used as loaded (the aligner reconstructs its offsets)"
         return result
     wrap = _wrapper(recipe)
     result.tokenizer = wrap(apply_recipe(loaded, recipe))
-    if check_fidelity:
-        _choose_faithful(result, loaded, source, wrap, sample_texts(texts))
+    _choose_faithful(result, loaded, source, wrap, sample_texts(texts))
     if byte_fallback is not None:
         result.tokenizer = wrap(set_byte_fallback(_unwrapped(result.tokenizer), byte_fallback))
     return result
@@ -299,29 +296,32 @@ def _choose_faithful(
     json_path = _tokenizer_json(source) if rebuilt_by_class else None
     if sp_path is None and json_path is None:
         return
-    presegment = getattr(result.tokenizer, "presegment", None) or (lambda text: text)
-    prepare = (lambda text: presegment(text).lower()) if recipe.lowercase else presegment
+    presegment = getattr(result.tokenizer, "presegment", None)
+
+    def prepare(text: str) -> str:
+        """What the reference is given: the words a pre-segmenter finds; lower-cased for such a recipe."""
+        text = presegment(text) if presegment is not None else text
+        return text.lower() if recipe.lowercase else text
+
+    written = Tokenizer.from_file(str(json_path)) if json_path is not None else None
+    sp = result.sentencepiece = SentencePieceModel.load(sp_path) if sp_path is not None else None
     candidates: list[tuple[str, Any]] = []
-    if json_path is not None:
-        written = Tokenizer.from_file(str(json_path))
+    if written is not None:
         candidates.append(
             (FROM_TOKENIZER_JSON, lambda: wrap(apply_recipe(_plain_fast(loaded, written), recipe)))
         )
-        name = "tokenizer.json"
-
-        def reference(text: str) -> list[int]:
-            return written.encode(prepare(text), add_special_tokens=False).ids
-
-    if sp_path is not None:
-        sp = result.sentencepiece = SentencePieceModel.load(sp_path)
+    if sp is not None:
         candidates.append(
             (FROM_SENTENCEPIECE, lambda: wrap(apply_recipe(tokenizer_from_sentencepiece(sp, loaded), recipe)))
         )
-        name = f"SentencePiece {sp.name}"
 
-        def reference(text: str) -> list[int]:
+    def reference(text: str) -> list[int]:
+        """The SentencePiece model's ids if there is one, else those of the tokenizer.json as written."""
+        if sp is not None:
             return sp.encode(prepare(text))
+        return written.encode(prepare(text), add_special_tokens=False).ids  # type: ignore[union-attr]
 
+    name = f"SentencePiece {sp.name}" if sp is not None else "tokenizer.json"
     unk = getattr(loaded, "unk_token_id", None)
     texts = [*PROBE_TEXTS, *texts]
     best = result.fidelity_as_loaded = compare_ids(

@@ -347,10 +347,6 @@ class TokenClassificationModel(ConceptModel):
             special=self.special,
         )
 
-    def training_features(self, corpus: Corpus | Sequence[Document]) -> list[dict[str, list[int]]]:
-        """One feature dict (``input_ids``, ``attention_mask``, ``labels``) per window of every document."""
-        return [w.to_dict() for doc in corpus for w in self._encode(doc, with_labels=True).windows]
-
     def check_alignment(self, alignments: Sequence[TokenAlignment], stage: str) -> InvariantReport:
         """The gate before training and prediction: the aligner's invariants on these alignments.
 
