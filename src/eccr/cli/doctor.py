@@ -168,10 +168,11 @@ def doctor(
         requirements,
     )
     uses_lora = opts.lora is True or (opts.lora == "auto" and recipe.decoder)
-    targets = None
-    if uses_lora:  # the recipe's modules, else peft's default for the architecture
-        default = list(recipe.lora_target_modules or []) or _peft_default(config.model_type)
-        targets = opts.lora_target_modules or default
+    # the modules LoRA would adapt (estimated also when the model trains fully): the option, the recipe's,
+    # else peft's default for the architecture
+    targets = (
+        opts.lora_target_modules or list(recipe.lora_target_modules or []) or _peft_default(config.model_type)
+    )
     report.footprint = _footprint(config, targets, opts.lora_r)
     try:
         report.tokenizer = load_model_tokenizer(
@@ -217,7 +218,15 @@ def _footprint(config: Any, targets: list[str] | str | None, r: int) -> Any:
 
 def _training(footprint: Any, uses_lora: bool, targets: Any, opts: Any) -> dict[str, Any]:
     if not uses_lora:
-        return {"mode": "full fine-tuning", "trainable": footprint.parameters}
+        return {
+            "mode": "full fine-tuning",
+            "trainable": footprint.parameters,
+            "lora_if_asked": {
+                "r": opts.lora_r,
+                "target_modules": targets,
+                "trainable": footprint.lora_parameters,
+            },
+        }
     return {
         "mode": "LoRA",
         "r": opts.lora_r,
@@ -368,7 +377,9 @@ def render(report: DoctorReport) -> str:
     line("", f"full fine-tuning ≈ {_gib(full['training'])} ({_gib(full['activations'])} activations)")
     if "lora" in memory:
         lora = memory["lora"]
-        line("", f"LoRA ≈ {_gib(lora['training'])} ({_gib(lora['activations'])} activations)")
+        targets = report.footprint.lora_targets or ()
+        line("", f"LoRA r={report.options.lora_r} on {', '.join(targets)} ≈ {_gib(lora['training'])} "
+             f"({_gib(lora['activations'])} activations)")
     line("", f"inference ≈ {_gib(memory['inference'])}")
     line("time", f"{report.seconds:.1f} s")
     return out.file.getvalue()  # type: ignore[attr-defined]

@@ -15,6 +15,9 @@ not measurements:
 * inference: the weights plus the largest transient tensors of one layer, ``b·s·(h + i)`` values for the
   feed-forward (``i`` intermediate size) and ``b·a·s²`` attention scores.
 
+No gradient checkpointing, quantized weights or memory-efficient attention are assumed; each cuts these
+figures a lot (a LoRA fine-tuning of a 70B model fits one 80 GB GPU only with such means).
+
 >>> estimate_bytes(110_000_000, hidden=768, layers=12, heads=12, intermediate=3072, seq=512, batch=8,
 ...                trainable=110_000_000, weight_bytes=4, activation_bytes=2).training / 2**30 > 1.6
 True

@@ -528,3 +528,16 @@ PAPER_MODELS: tuple[PaperModel, ...] = (
         note=_NOT_PUBLIC,
     ),
 )
+
+
+def paper_recipe(spec: str, options: Mapping[str, Any] | None = None) -> str | None:
+    """The recipe of a model spec of the paper's experiment (``hf:``/``it:`` + a hub id of
+    :data:`PAPER_MODELS`, or any spec whose options name a ``recipe``); ``None`` when neither says.
+
+    >>> paper_recipe("hf:rinna/japanese-roberta-base"), paper_recipe("hf:./m", {"recipe": "deberta-v2"})
+    ('roberta-t5-sentencepiece', 'deberta-v2')
+    """
+    if options and options.get("recipe"):
+        return str(options["recipe"])
+    name = spec.partition(":")[2].strip().rstrip("/")
+    return next((m.recipe for m in PAPER_MODELS if name in m.hub_ids), None)
