@@ -4,6 +4,10 @@ The paper's winning recipe: character labels are mapped to tokens (:mod:`eccr.al
 ``AutoModelForTokenClassification`` is fine-tuned with the HF ``Trainer`` (:mod:`eccr.training`) and
 early-stopped on the validation wsm F1 at p = 1, and token predictions are mapped back to character spans.
 
+* **The tokenizer** comes with its family recipe and is checked against the SentencePiece model the
+  repository ships (:mod:`eccr.models.hf_tokenizer`, :mod:`eccr.models.recipes`); every training,
+  validation and prediction document passes the aligner's invariants first
+  (:meth:`TokenClassificationModel.check_alignment`: error ``E079`` unless ``allow_misaligned_tokenizer``).
 * **Encoders** (DeBERTa-v2, RoBERTa, BERT…) are fully fine-tuned.
 * **Decoders** (Llama, Mistral, GPT-NeoX, GPT-2…) get LoRA (``lora: auto``) with the classification head
   trained fully, right padding, a pad token when missing, and optionally bidirectional attention in all or
@@ -17,8 +21,9 @@ early-stopped on the validation wsm F1 at p = 1, and token predictions are mappe
 
 A saved model directory holds ``model.safetensors`` + ``config.json`` (for LoRA the adapter is **merged**
 into the base weights, so the directory is a plain, self-contained token-classification model that any
-``transformers`` code can load), the tokenizer, and ``eccr-model.json`` (options with the resolved window
-and step, and the label names). :func:`eccr.models.base.load_model` needs nothing else.
+``transformers`` code can load), the tokenizer, ``eccr-tokenizer.json`` (how it was obtained and checked),
+and ``eccr-model.json`` (options with the resolved window, step and recipe, and the label names).
+:func:`eccr.models.base.load_model` needs nothing else.
 """
 
 from __future__ import annotations
