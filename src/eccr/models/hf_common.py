@@ -2,18 +2,19 @@
 instruction tuning): training options, loading a config and a model (pretrained or from a config), saving a
 self-contained model directory (safetensors, LoRA merged), loading it back, and the main-process test.
 
-The kinds differ in the ``Auto*`` class, the data and the inference; everything here is the same for both,
+The kinds differ in the ``Auto*`` class, the data and the inference; everything here is the same for both
+(the tokenizer comes from :func:`eccr.models.hf_tokenizer.load_model_tokenizer`, with its family recipe),
 so a fix (a loading error message, the safetensors-only rule, the ``trust_remote_code`` rule) lands once.
 Decoder-specific setup (pad token, LoRA, bidirectional attention) is in :mod:`eccr.models.decoders`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from eccr.errors import Location, ModelError
 
@@ -36,6 +37,8 @@ class HFTrainingOptions(BaseModel):
             decoder trained from scratch.
         byte_fallback: switch the tokenizer's byte fallback on/off (``null`` keeps it as saved);
             ``false`` reproduces the paper's token-classification setting.
+        recipe: the family recipe (:mod:`eccr.models.recipes`); ``null`` selects it from the model type and
+            tokenizer class, and the name chosen is recorded here once the model is built.
         trust_remote_code: allow model/tokenizer code from the hub (off unless asked).
         init: ``pretrained`` weights or ``from_config`` (random initialisation from the config).
         attn_implementation: ``eager``/``sdpa``/… (default: transformers' choice).
@@ -65,6 +68,7 @@ class HFTrainingOptions(BaseModel):
     lora_target_modules: list[str] | Literal["all-linear"] | None = None
     lora_modules_to_save: list[str] = Field(default_factory=list)
     byte_fallback: bool | None = None
+    recipe: str | None = None
     trust_remote_code: bool = False
     init: Literal["pretrained", "from_config"] = "pretrained"
     attn_implementation: str | None = None
@@ -72,6 +76,16 @@ class HFTrainingOptions(BaseModel):
     keep_checkpoints: bool = False
     logging_steps: int = Field(10, ge=1)
     progress: bool = True
+
+    @field_validator("recipe")
+    @classmethod
+    def _known_recipe(cls, value: str | None) -> str | None:
+        if value is not None:
+            from eccr.models.recipes import RECIPES
+
+            if value not in RECIPES:
+                raise ValueError(f"unknown recipe {value!r}; choose one of {', '.join(RECIPES)}")
+        return value
 
     def model_kwargs(self) -> dict[str, Any]:
         """Keyword arguments every ``from_pretrained``/``from_config`` call gets from these options."""
@@ -81,13 +95,33 @@ class HFTrainingOptions(BaseModel):
         return extra
 
 
-def load_tokenizer(
-    source: str | Path, options: HFTrainingOptions, *, byte_fallback: bool | None = None
+def load_recipe_tokenizer(
+    source: str | Path, config: Any, options: HFTrainingOptions, texts: Iterable[Any] = ()
 ) -> Any:
-    """The tokenizer at ``source`` (:func:`eccr.pretrain.tokenizer.load_tokenizer`; ``E082`` if missing)."""
-    from eccr.pretrain.tokenizer import load_tokenizer as load
+    """The model's tokenizer with its family recipe, checked against its origin
+    (:func:`eccr.models.hf_tokenizer.load_model_tokenizer`); warns when it does not reproduce its reference.
 
-    return load(source, byte_fallback=byte_fallback, trust_remote_code=options.trust_remote_code)
+    Returns the :class:`~eccr.models.hf_tokenizer.ModelTokenizer` (tokenizer, recipe, record).
+    """
+    import warnings
+
+    from eccr.models.hf_tokenizer import load_model_tokenizer
+    from eccr.models.recipes import is_decoder_only
+
+    loaded = load_model_tokenizer(
+        source,
+        model_type=getattr(config, "model_type", None),
+        recipe=options.recipe,
+        byte_fallback=options.byte_fallback,
+        trust_remote_code=options.trust_remote_code,
+        texts=texts,
+        decoder=is_decoder_only(config),
+    )
+    if loaded.fidelity is not None and not loaded.fidelity.ok:
+        fidelity = loaded.fidelity
+        warnings.warn(f"the tokenizer of {source} does not reproduce its reference: "
+                      f"{fidelity.describe()}; first difference: {fidelity.first_difference}", stacklevel=3)
+    return loaded
 
 
 def load_config(source: str, options: HFTrainingOptions, **overrides: Any) -> Any:

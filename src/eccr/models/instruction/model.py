@@ -41,6 +41,7 @@ from eccr.corpus.types import DEFAULT_LABEL, Corpus, Document, Span
 from eccr.errors import ConfigError, Location, ModelError
 from eccr.models.base import ConceptModel, ModelSpec, parse_options
 from eccr.models.hf_common import HFTrainingOptions, process_rank
+from eccr.models.hf_tokenizer import TOKENIZER_RECORD, write_record
 from eccr.models.instruction.agreement import GENERATIONS_FILE
 from eccr.models.instruction.generation import GenerationRun, GenerationSettings
 from eccr.models.instruction.representations import REPRESENTATIONS, Reading, check_template, render_prompt
@@ -136,6 +137,9 @@ class InstructionModel(ConceptModel):
         super().__init__(spec, self.opts.model_dump(mode="json"))
         self.model: Any = None
         self.tokenizer: Any = None
+        self.recipe: Any = None
+        #: How the tokenizer was obtained and checked (``eccr-tokenizer.json``).
+        self.tokenizer_record: dict[str, Any] = {}
         self.uses_lora = False
         self.max_length = self.opts.max_length or DEFAULT_MAX_LENGTH
         self.data_stats: dict[str, Any] = {}
@@ -152,18 +156,20 @@ class InstructionModel(ConceptModel):
         return self.labels[0] if self.labels else DEFAULT_LABEL
 
     # --- building ------------------------------------------------------------------------------------
-    def _build(self) -> None:
-        """Tokenizer and causal LM for training, from the spec's path or hub id."""
+    def _build(self, texts: Sequence[Document] = ()) -> None:
+        """Tokenizer and causal LM for training, from the spec's path or hub id (``texts``: a sample for the
+        tokenizer's fidelity check)."""
         from transformers import AutoModelForCausalLM
 
         from eccr.models import decoders, hf_common
 
         source = str(self.spec.name_or_path)
         opts = self.opts
-        tokenizer = hf_common.load_tokenizer(source, opts, byte_fallback=opts.byte_fallback)
         config = hf_common.load_config(source, opts)
-        self._setup(tokenizer, config)
-        model = hf_common.instantiate(AutoModelForCausalLM, source, config, tokenizer, opts)
+        self._check_architecture(config)
+        self._load_tokenizer(source, config, texts)
+        self._prepare(config)
+        model = hf_common.instantiate(AutoModelForCausalLM, source, config, self.tokenizer, opts)
         self.uses_lora = opts.lora is True or (opts.lora == "auto" and opts.init == "pretrained")
         if self.uses_lora:
             model = decoders.apply_lora(
@@ -173,14 +179,13 @@ class InstructionModel(ConceptModel):
                 dropout=opts.lora_dropout,
                 target_modules=opts.lora_target_modules,
                 extra_modules_to_save=opts.lora_modules_to_save,
+                recipe=self.recipe,
                 task="causal_lm",
             )
         self.model = model
 
-    def _setup(self, tokenizer: Any, config: Any) -> None:
-        """Check the architecture, prepare the tokenizer and resolve ``max_length`` (training and loading)."""
+    def _check_architecture(self, config: Any) -> None:
         from eccr.models import decoders
-        from eccr.models.instruction.generation import eos_token_id
 
         if not decoders.is_decoder_only(config):
             raise ModelError(
@@ -189,8 +194,24 @@ class InstructionModel(ConceptModel):
                 "(use hf: for encoders)",
                 Location(file=str(self.spec.name_or_path)),
             )
-        decoders.prepare_decoder_tokenizer(tokenizer, config)
-        eos_token_id(tokenizer)
+
+    def _load_tokenizer(self, source: str | Path, config: Any, texts: Sequence[Document] = ()) -> None:
+        """The tokenizer with its family recipe, checked against its origin, as for ``hf:``."""
+        from eccr.models.hf_common import load_recipe_tokenizer
+
+        loaded = load_recipe_tokenizer(source, config, self.opts, texts)
+        self.tokenizer, self.recipe = loaded.tokenizer, loaded.recipe
+        self.tokenizer_record = loaded.record()
+        self.opts = self.opts.model_copy(update={"recipe": loaded.recipe.name})
+        self.options = self.opts.model_dump(mode="json")
+
+    def _prepare(self, config: Any) -> None:
+        """Pad token (by the recipe), an EOS to end answers, and ``max_length`` (training and loading)."""
+        from eccr.models import decoders
+        from eccr.models.instruction.generation import eos_token_id
+
+        decoders.prepare_decoder_tokenizer(self.tokenizer, config, self.recipe)
+        eos_token_id(self.tokenizer)
         limits = [self.opts.max_length or DEFAULT_MAX_LENGTH]
         for name in ("max_position_embeddings", "n_positions"):
             value = getattr(config, name, None)
@@ -198,7 +219,6 @@ class InstructionModel(ConceptModel):
                 limits.append(value)
                 break
         self.max_length = min(limits)
-        self.tokenizer = tokenizer
 
     # --- training ------------------------------------------------------------------------------------
     def training_features(self, sentences: Sequence[Sentence]) -> tuple[list[dict[str, list[int]]], dict]:
@@ -249,7 +269,8 @@ class InstructionModel(ConceptModel):
         self.labels = list(LabelScheme.from_corpus(docs, typed=False, label=opts.span_label).types)
         sentences, stats = split_sentences(docs)
         sentences = sentences[: opts.max_train_sentences] if opts.max_train_sentences else sentences
-        self._build()
+        val_list = list(validation) if validation is not None else []
+        self._build([*docs, *val_list])
         features, counts = self.training_features(sentences)
         if not features:
             raise ModelError(
@@ -257,7 +278,7 @@ class InstructionModel(ConceptModel):
                 f"no training pair fits max_length {self.max_length} tokens ({counts['too_long']} too long); "
                 "raise model.options.max_length or use a model with longer positions",
             )
-        val_docs, val_stats = self._validation_documents(list(validation) if validation is not None else [])
+        val_docs, val_stats = self._validation_documents(val_list)
         self.data_stats = {"train": {**stats.to_dict(), **counts}, "validation": val_stats}
         self.model = run_training(
             self.model,
@@ -270,6 +291,7 @@ class InstructionModel(ConceptModel):
         )
         if run_dir is not None and process_rank() == 0:
             _write_json(Path(run_dir) / DATA_FILE, self.data_stats)
+            write_record(run_dir, self.tokenizer_record)
 
     def _validation_documents(self, documents: list[Document]) -> tuple[list[Document], dict[str, Any]]:
         """Whole validation documents, in order, until ``eval_max_sentences`` sentences (at least one), and
@@ -438,9 +460,10 @@ class InstructionModel(ConceptModel):
                 )
             self.model.save_pretrained(directory, safe_serialization=True)
             self.tokenizer.save_pretrained(directory)
-            return
-        self.model = save_model_dir(self.model, self.tokenizer, directory, merge_lora=True)
-        self.uses_lora = False
+        else:
+            self.model = save_model_dir(self.model, self.tokenizer, directory, merge_lora=True)
+            self.uses_lora = False
+        write_record(directory, self.tokenizer_record)
 
     def load_weights(self, directory: Path) -> None:
         """Load what :meth:`save_weights` wrote (an adapter is put on the base model named by the spec)."""
@@ -448,15 +471,21 @@ class InstructionModel(ConceptModel):
 
         from eccr.models import hf_common
 
-        tokenizer = hf_common.load_tokenizer(directory, self.opts)
-        if (directory / ADAPTER_CONFIG).is_file():
-            model = self._load_adapter(directory, tokenizer)
+        adapter = (directory / ADAPTER_CONFIG).is_file()
+        config = hf_common.load_config(str(self.spec.name_or_path) if adapter else str(directory), self.opts)
+        self._check_architecture(config)
+        self._load_tokenizer(directory, config)
+        saved = directory / TOKENIZER_RECORD
+        if saved.is_file():  # how the tokenizer was obtained and checked when the model was trained
+            self.tokenizer_record = json.loads(saved.read_text(encoding="utf-8"))
+        if adapter:
+            model = self._load_adapter(directory, config)
         else:
             model = hf_common.load_model_dir(AutoModelForCausalLM, directory, self.opts)
-        self._setup(tokenizer, model.config)
+        self._prepare(model.config)
         self.model = model
 
-    def _load_adapter(self, directory: Path, tokenizer: Any) -> Any:
+    def _load_adapter(self, directory: Path, config: Any) -> Any:
         import torch
         from peft import PeftModel
         from transformers import AutoModelForCausalLM
@@ -468,8 +497,7 @@ class InstructionModel(ConceptModel):
                              "safetensors only)", Location(file=str(directory)))
         source = str(self.spec.name_or_path)
         base_options = self.opts.model_copy(update={"init": "pretrained"})
-        config = hf_common.load_config(source, base_options)
-        base = hf_common.instantiate(AutoModelForCausalLM, source, config, tokenizer, base_options)
+        base = hf_common.instantiate(AutoModelForCausalLM, source, config, self.tokenizer, base_options)
         model = PeftModel.from_pretrained(base, str(directory), use_safetensors=True)
         self.uses_lora = True
         if torch.cuda.is_available():
