@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from eccr.cli.common import OutputFormat
+from eccr.cli.common import OutputFormat, TrustRemoteCodeOpt
 
 
 def default_run_dir(corpus: Path, spec: str) -> Path:
@@ -44,6 +44,7 @@ def command(
         ),
     ] = None,
     lenient: Annotated[bool, typer.Option("--lenient", help="Keep data with recoverable problems.")] = False,
+    trust_remote_code: TrustRemoteCodeOpt = False,
     format: Annotated[
         OutputFormat, typer.Option("--format", help="How to print the summary.")
     ] = OutputFormat.table,
@@ -64,6 +65,7 @@ def command(
         corpus_format=from_,
         select=select,
         lenient=lenient,
+        trust_remote_code=trust_remote_code,
         folds=folds,
         seed=seed,
         folds_file=str(folds_file) if folds_file else None,

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from eccr.cli.common import TrustRemoteCodeOpt
+
 
 def command(
     model_dir: Annotated[
@@ -29,11 +31,13 @@ def command(
     to: Annotated[
         str | None, typer.Option("--to", help="Output corpus format (default: from --out's extension).")
     ] = None,
+    trust_remote_code: TrustRemoteCodeOpt = False,
 ) -> None:
     """Predict concept spans for INPUTS with the model in MODEL_DIR and write them to --out."""
     from eccr.cli.common import console
     from eccr.experiments.runner import predict_files
 
-    predictions = predict_files(model_dir, inputs, out, from_format=from_, to_format=to)
+    predictions = predict_files(model_dir, inputs, out, from_format=from_, to_format=to,
+                                trust_remote_code=trust_remote_code)
     n_spans = sum(len(d.spans) for d in predictions)
     console.print(f"predicted {n_spans} spans in {len(predictions)} documents; wrote {out}", highlight=False)

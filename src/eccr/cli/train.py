@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from eccr.cli.common import TrustRemoteCodeOpt
+
 
 def command(
     corpus: Annotated[Path, typer.Argument(help="Training corpus (any format eccr reads).")],
@@ -26,6 +28,7 @@ def command(
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed (validation split, model).")] = None,
     lenient: Annotated[bool, typer.Option("--lenient", help="Keep data with recoverable problems.")] = False,
+    trust_remote_code: TrustRemoteCodeOpt = False,
 ) -> None:
     """Train MODEL on CORPUS (holding out validation_fraction for validation) and save it to --out."""
     from eccr.cli.common import console, load_command_config
@@ -33,7 +36,7 @@ def command(
 
     cfg = load_command_config(
         config, set_, corpus=corpus, model=model, corpus_format=from_, select=select, lenient=lenient,
-        seed=seed,
+        seed=seed, trust_remote_code=trust_remote_code,
     )
     result = train_model(load_corpus(cfg), cfg, out)
     console.print(

@@ -494,8 +494,7 @@ def train_model(
         model.fit(train, validation if len(validation) else None, run_dir=out)
         bar.advance()
     fit_s = time.perf_counter() - started
-    model.save(out)
-    config.write(out)
+    config.write(out)  # before the save, so the model's manifest records them with the weights
     _write_json(
         out / TRAINING_JSON,
         {
@@ -510,6 +509,7 @@ def train_model(
             "environment": environment(),
         },
     )
+    model.save(out)
     return TrainResult(model, out, len(train), len(validation), fit_s)
 
 
@@ -559,12 +559,16 @@ def predict_files(
     *,
     from_format: str | None = None,
     to_format: str | None = None,
+    trust_remote_code: bool = False,
 ) -> Corpus:
-    """Load a model directory, predict spans for ``inputs`` and write them to ``out`` in ``to_format``."""
+    """Load a model directory, predict spans for ``inputs`` and write them to ``out`` in ``to_format``.
+
+    ``trust_remote_code`` is passed to :func:`~eccr.models.base.load_model` (the user's decision only).
+    """
     from eccr.corpus.io import write_corpus
     from eccr.models.base import load_model
 
-    model = load_model(model_dir)
+    model = load_model(model_dir, trust_remote_code=trust_remote_code)
     documents = read_inputs(inputs, from_format)
     predictions = model.predict(documents.map_spans(lambda d: ()))
     write_corpus(predictions, out, to_format)

@@ -85,7 +85,9 @@ class TokenClassificationOptions(BaseModel):
             top layers whose causal mask is removed.
         byte_fallback: switch the tokenizer's byte fallback on/off (``null`` keeps it as saved);
             ``false`` reproduces the paper's setting.
-        trust_remote_code: allow model/tokenizer code from the hub (off unless asked).
+        trust_remote_code: allow model/tokenizer code from the hub or the model path (off unless asked; when
+            loading a saved model only ``load_model(dir, trust_remote_code=...)`` / ``--trust-remote-code``
+            decide it, never the directory).
         init: ``pretrained`` weights or ``from_config`` (random initialisation from the config).
         attn_implementation: ``eager``/``sdpa``/… (default: transformers' choice).
         max_train_docs: train on at most this many documents (quick experiments).
@@ -181,6 +183,7 @@ class TokenClassificationModel(ConceptModel):
 
     kind: ClassVar[str] = "hf"
     Options: ClassVar[type[BaseModel]] = TokenClassificationOptions
+    code_options: ClassVar[frozenset[str]] = frozenset({"trust_remote_code"})
 
     def __init__(self, spec: ModelSpec, options: dict[str, Any] | None = None) -> None:
         if not spec.name_or_path:
