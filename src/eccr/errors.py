@@ -182,4 +182,7 @@ class ProblemReport:
         )
 
     def write(self, path: str | Path) -> None:
-        Path(path).write_text(self.to_json() + "\n", encoding="utf-8")
+        """Write the report as JSON, atomically; the folder must exist (``E005`` otherwise)."""
+        from eccr.corpus.output import write_text_output  # the corpus layer imports this module
+
+        write_text_output(path, self.to_json() + "\n", create_folders=False)

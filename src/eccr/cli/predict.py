@@ -17,7 +17,8 @@ def command(
     inputs: Annotated[
         list[Path],
         typer.Argument(
-            help="Raw .txt files (one document each), directories of them, or corpora in any format."
+            help="Corpora in any format, or raw text files/directories with --from text (one document per "
+            "file)."
         ),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the predictions.")],
@@ -25,7 +26,8 @@ def command(
         str | None,
         typer.Option(
             "--from",
-            help="Input format: 'text' or a corpus format (default: .txt is text, else the extension).",
+            help="Input format: 'text' (raw text, each file one document) or a corpus format (default: from "
+            "the extension; .txt is the inline @@…## format, as in every command).",
         ),
     ] = None,
     to: Annotated[

@@ -156,8 +156,9 @@ def command(
         else:
             text += render_comparison(comparison, fmt)
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
+        from eccr.corpus.output import write_text_output
+
+        write_text_output(output, text)
         console.print(f"wrote {output}", highlight=False)
     else:
         typer.echo(text, nl=False)

@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from eccr.corpus.mask import bio_to_spans, spans_to_bio
+from eccr.corpus.output import write_text_output
 from eccr.corpus.segment import cover_spans, segment
 from eccr.corpus.types import DEFAULT_LABEL, Document, Span
 from eccr.corpus.validation import (
@@ -349,4 +350,4 @@ def write(
         document_text(doc, mode=mode, separator=separator, typed=typed, sentences=sentences, file=str(path))
         for doc in documents
     )
-    path.write_text(content, encoding="utf-8", newline="")
+    write_text_output(path, content)

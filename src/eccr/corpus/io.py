@@ -37,7 +37,7 @@ from eccr.corpus.validation import UniqueIds, already_checked, check_not_empty
 from eccr.errors import ConfigError, DocumentError, Location, ProblemReport
 
 #: Format names, each a module of :mod:`eccr.corpus`.
-FORMATS: tuple[str, ...] = ("jsonl", "inline", "medtxt", "jmedllm", "brat", "conll")
+FORMATS: tuple[str, ...] = ("jsonl", "inline", "medtxt", "jmedllm", "brat", "conll", "text")
 
 #: Which side of a format an option is for: its reader or its writer.
 Role = Literal["read", "write"]
@@ -282,10 +282,13 @@ def read_corpus(
 def write_corpus(
     corpus: Sequence[Document], path: str | Path, format: str | None = None, **options: Any
 ) -> None:
-    """Write ``corpus`` to ``path`` in ``format`` (taken from the extension when omitted)."""
+    """Write ``corpus`` to ``path`` in ``format`` (taken from the extension when omitted).
+
+    Every writer writes atomically (:mod:`eccr.corpus.output`): a failure part-way leaves what was at
+    ``path`` untouched, so ``path`` may be the file the corpus was read from. Missing folders are created.
+    """
     p = Path(path)
     name = format or detect_format(p)
-    p.parent.mkdir(parents=True, exist_ok=True)
     check_format_options(name, "write", options)
     format_module(name).write(list(corpus), p, **options)
 

@@ -42,6 +42,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
+from eccr.corpus.output import open_output
 from eccr.corpus.types import DEFAULT_LABEL, Document, Span, _span_sort_key, trusted_span
 from eccr.corpus.validation import (
     CheckedDocuments,
@@ -283,7 +284,7 @@ def write(documents: Sequence[Document], path: Path, *, surface: bool = False, *
     """Write one JSON object per line (UTF-8, ``\\n`` line ends). ``surface=True`` adds each span's text."""
     if options:
         raise TypeError(f"jsonl writer takes no options besides surface, got {', '.join(options)}")
-    with Path(path).open("w", encoding="utf-8", newline="\n") as out:
+    with open_output(path) as out:
         for doc in documents:
             out.write(document_to_json(doc, surface=surface))
             out.write("\n")

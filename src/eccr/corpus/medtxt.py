@@ -50,6 +50,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from eccr.corpus.output import open_output
 from eccr.corpus.types import _EMPTY_ATTRS, Document, Span, _span_sort_key
 from eccr.corpus.validation import CheckedDocuments, UniqueIds, check_not_empty, read_text_file
 from eccr.errors import InputError, Location, ProblemReport, RecoverableSpanError, SpanError
@@ -229,7 +230,7 @@ def write(documents: Sequence[Document], path: Path, **options: Any) -> None:
     """Write a MedTxt XML file that :func:`read` reads back identically."""
     if options:
         raise TypeError(f"medtxt writer takes no options, got {', '.join(options)}")
-    with Path(path).open("w", encoding="utf-8", newline="\n") as out:
+    with open_output(path) as out:
         out.write('<?xml version="1.0" encoding="utf-8"?>\n<root>\n<articles>\n')
         for doc in documents:
             out.write(article_xml(doc))

@@ -107,11 +107,9 @@ class ExperimentConfig(BaseModel):
 
     def write(self, directory: str | Path) -> Path:
         """Write ``resolved.yaml`` into ``directory`` and return its path."""
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        path = out / RESOLVED_CONFIG_FILE
-        path.write_text(self.to_yaml(), encoding="utf-8")
-        return path
+        from eccr.corpus.output import write_text_output
+
+        return write_text_output(Path(directory) / RESOLVED_CONFIG_FILE, self.to_yaml())
 
 
 def validate_model_options(

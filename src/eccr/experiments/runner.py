@@ -103,8 +103,9 @@ def _now() -> str:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    from eccr.corpus.output import write_text_output
+
+    write_text_output(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
 class _Progress:
@@ -274,7 +275,9 @@ class CVResult:
         from eccr.reports.tables import write_csv
 
         _write_json(directory / SUMMARY_JSON, self.to_dict())
-        (directory / SUMMARY_MD).write_text(self.to_markdown(), encoding="utf-8")
+        from eccr.corpus.output import write_text_output
+
+        write_text_output(directory / SUMMARY_MD, self.to_markdown())
         write_csv(directory / SUMMARY_CSV, self.rows())
 
 
@@ -513,42 +516,24 @@ def train_model(
     return TrainResult(model, out, len(train), len(validation), fit_s)
 
 
+#: The raw-text format (:mod:`eccr.corpus.text`): each file one document, no markup.
 TEXT_FORMAT = "text"
 
 
 def read_inputs(inputs: Sequence[str | Path], format: str | None = None) -> Corpus:
-    """Documents to predict on, from raw text files or any corpus format.
+    """Documents to predict on, read by the corpus layer exactly as every other command reads them.
 
-    ``format="text"`` (also the default for ``.txt`` files and directories of them) reads each file as one
-    document whose id is the file name without extension; any other format goes through
-    :func:`eccr.corpus.io.read_corpus` (gold spans it holds are ignored by prediction). Document ids must be
-    unique across all inputs.
+    The format is ``format`` or the one each path names (:func:`eccr.corpus.io.detect_format`): a ``.txt``
+    file is the inline ``@@…##`` format (one document per line) as everywhere in eccr; ``format="text"``
+    (``--from text``) reads each file as one raw document (:mod:`eccr.corpus.text`: bytes decoded as all
+    readers decode them, line ends kept, a leading BOM removed). Gold spans the inputs hold are ignored by
+    prediction. Document ids must be unique across all inputs.
     """
     from eccr.corpus.io import read_corpus
 
     docs: list[Document] = []
     for raw in inputs:
-        path = Path(raw)
-        if not path.exists():
-            raise ConfigError("E043", f"input {path} does not exist", Location(file=str(path)))
-        name = format
-        if name is None and (
-            path.suffix.lower() == ".txt"
-            or (path.is_dir() and any(path.glob("*.txt")) and not any(path.glob("*.ann")))
-        ):
-            name = TEXT_FORMAT
-        if name == TEXT_FORMAT:
-            files = sorted(path.glob("*.txt")) if path.is_dir() else [path]
-            for file in files:
-                try:
-                    text = file.read_text(encoding="utf-8")
-                except UnicodeDecodeError as err:
-                    raise ConfigError(
-                        "E001", f"input is not UTF-8 text: {err}", Location(file=str(file))
-                    ) from None
-                docs.append(Document(file.stem, text, (), {"file": str(file)}))
-        else:
-            docs.extend(read_corpus(path, name))
+        docs.extend(read_corpus(raw, format))
     return Corpus(docs, source=str(inputs[0]) if len(inputs) == 1 else None)
 
 

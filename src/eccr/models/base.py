@@ -139,11 +139,13 @@ class ConceptModel(ABC):
         """
         from eccr import __version__
         from eccr.atomic import atomic_directory, atomic_write_text
+        from eccr.corpus.output import TEMPORARY_PREFIX, carry_over
 
         out = Path(directory)
         with atomic_directory(out) as staging:
-            if out.is_dir():
-                _carry_over(out, staging)
+            if out.is_dir():  # keep what else is there (an old record is replaced below)
+                carry_over((p for p in out.iterdir() if p.name != MODEL_FILE
+                            and not p.name.startswith(TEMPORARY_PREFIX)), staging)
             self.save_weights(staging)
             record = {
                 "kind": self.kind,
@@ -155,26 +157,6 @@ class ConceptModel(ABC):
             }
             atomic_write_text(staging / MODEL_FILE, json.dumps(record, ensure_ascii=False, indent=2) + "\n")
         return out
-
-
-def _carry_over(source: Path, staging: Path) -> None:
-    """Hard-link (or copy) the files of ``source`` into ``staging``, except an old model record."""
-    import os
-    import shutil
-
-    def link(src: str, dst: str) -> None:
-        try:
-            os.link(src, dst)
-        except OSError:
-            shutil.copy2(src, dst)
-
-    for item in source.iterdir():
-        if item.name == MODEL_FILE:
-            continue
-        if item.is_dir() and not item.is_symlink():
-            shutil.copytree(item, staging / item.name, copy_function=link, symlinks=True)
-        else:
-            link(str(item), str(staging / item.name))
 
 
 _REGISTRY: dict[str, Callable[[], type[ConceptModel]]] = {}
