@@ -105,6 +105,9 @@ def unescape_item(field_text: str, location: Location) -> str:
     def replace(match: re.Match[str]) -> str:
         code = match.group(1)
         if len(code) == 5:
+            if 0xD800 <= int(code[1:], 16) <= 0xDFFF:
+                raise InputError("E003", f"\\{code} in item {field_text!r} is a lone surrogate (half of a "
+                                 "UTF-16 pair), not a character", location)
             return chr(int(code[1:], 16))
         if code in _UNESCAPES:
             return _UNESCAPES[code]

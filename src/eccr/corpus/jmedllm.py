@@ -201,6 +201,11 @@ def parse_answer(cell: str, location: Location) -> list[str]:
                 "E036", f"answer item {index} is {type(item).__name__} {item!r}, expected a non-empty string",
                 location,
             )
+        surrogate = next((ch for ch in item if "\ud800" <= ch <= "\udfff"), None)
+        if surrogate is not None:
+            raise InputError(
+                "E003", f"answer item {index} {item!r} holds a lone surrogate \\u{ord(surrogate):04x} "
+                "(half of a UTF-16 pair); it is not a character and cannot be written as UTF-8", location)
     return value
 
 
