@@ -60,7 +60,7 @@ from eccr.corpus.validation import (
     read_text_file,
     split_records,
 )
-from eccr.errors import ConfigError, InputError, Location, ProblemReport, SpanError
+from eccr.errors import ConfigError, InputError, Location, ProblemReport, RecoverableSpanError, SpanError
 
 EXTENSIONS: tuple[str, ...] = (".conll",)
 
@@ -198,8 +198,14 @@ def _build(
         position += len(item)
     text = "".join(parts)
     tags = [tag for _, tag, _ in doc.items]
-    try:
-        token_spans = bio_to_spans(tags, default_label=DEFAULT_LABEL)
+    def repaired(index: int, what: str) -> None:
+        report.report(RecoverableSpanError(
+            "E015", f"{what}; read as the start of a new span", Location(
+                file=file, doc_id=doc_id, line=doc.items[index][2], offset=starts[index])))
+
+    try:  # strict: an I that continues no span is an error; lenient: repaired, and each repair reported
+        token_spans = bio_to_spans(tags, default_label=DEFAULT_LABEL, repair=report.lenient,
+                                   on_repair=repaired)
     except SpanError as err:
         line = doc.items[err.location.offset or 0][2] if doc.items else doc.line
         offset = starts[err.location.offset] if err.location.offset is not None and doc.items else None

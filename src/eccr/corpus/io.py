@@ -93,7 +93,7 @@ def format_options(name: str, role: Role) -> dict[str, inspect.Parameter]:
     ``documents, path``); a catch-all ``**options`` is not an option.
 
     Example:
-        >>> sorted(format_options("conll", "read")), format_options("medtxt", "write")
+        >>> sorted(format_options("conll", "read")), format_options("brat", "write")
         (['mode', 'separator'], {})
     """
     function = getattr(format_module(name), role)
