@@ -82,6 +82,9 @@ def command(
     from eccr.errors import ConfigError
     from eccr.experiments.runs import compare_runs
     from eccr.metrics import parse_p
+    from eccr.metrics.stats import check_resampling
+
+    check_resampling(resamples, permutations)  # before anything is read
 
     if measure not in ("wsm", "marker", "char", "exact"):
         raise ConfigError("E053", f"--measure must be wsm, marker, char or exact, got {measure!r}")

@@ -81,7 +81,7 @@ def command(
         sys.stdout.write(csv_text(result.rows()))
     else:
         print_summary(result)
-        err_console.print(f"wrote {run_dir}", highlight=False)
+        err_console.print(f"wrote {run_dir}", highlight=False, markup=False)
 
 
 def print_summary(result) -> None:

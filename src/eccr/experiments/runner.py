@@ -98,6 +98,15 @@ def load_corpus(config: ExperimentConfig) -> Corpus:
     )
 
 
+def warn_if_no_spans(corpus: Corpus, what: str) -> None:
+    """Warn (``E029``) when ``corpus`` holds no span: training or scoring on it says nothing."""
+    from eccr.errors import warn
+
+    if not any(doc.spans for doc in corpus):
+        warn("E029", f"{what} on a corpus without any span ({len(corpus)} documents): check the selector "
+             "(--select) and the format (--from)", Location(file=corpus.source), stacklevel=3)
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -304,12 +313,57 @@ def _with_corpus_source(config: ExperimentConfig, corpus: Corpus) -> ExperimentC
 
 
 def plan_folds(corpus: Corpus, config: ExperimentConfig) -> FoldPlan:
-    """The folds for ``corpus``: read from ``config.folds_file`` (checked against the corpus) or drawn."""
+    """The folds for ``corpus``: read from ``config.folds_file`` (checked against the corpus) or drawn.
+
+    A number of folds given explicitly (``--folds``, ``folds:``) must agree with the folds file (``E049``).
+    """
     if config.folds_file is not None:
-        return read_folds(config.folds_file, corpus.ids)
+        plan = read_folds(config.folds_file, corpus.ids)
+        if "folds" in config.model_fields_set and config.folds != plan.k:
+            raise ConfigError(
+                "E049", f"--folds {config.folds} contradicts --folds-file {config.folds_file}, which holds "
+                f"{plan.k} folds; give one of them", Location(file=config.folds_file))
+        return plan
     return make_folds(
         corpus.ids, k=config.folds, seed=config.seed, validation_fraction=config.validation_fraction
     )
+
+
+#: What marks a directory as holding a cross-validation run.
+_RUN_MARKERS = (SUMMARY_JSON, FOLDS_FILE, "resolved.yaml")
+
+
+def check_run_directory(out: Path, config: ExperimentConfig, plan: FoldPlan) -> None:
+    """Refuse (``E057``) to write a run into a directory holding another one.
+
+    Files of an earlier run left beside the new one (a ``fold-7/`` of a 10-fold run under a 5-fold one, a
+    ``summary.json`` of other settings) would be read as part of it. The same run, interrupted before its
+    summary, may continue in its directory: a fold model resumes from its checkpoints.
+    """
+    from eccr.experiments.config import RESOLVED_CONFIG_FILE
+
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise ConfigError("E005", f"the run directory {out} is a file", Location(file=str(out)))
+    found = sorted(p.name + ("/" if p.is_dir() else "") for p in out.iterdir()
+                   if p.name in _RUN_MARKERS or (p.is_dir() and p.name.startswith("fold-")))
+    if not found:
+        return
+    resolved, folds = out / RESOLVED_CONFIG_FILE, out / FOLDS_FILE
+    same = (
+        not (out / SUMMARY_JSON).exists()
+        and resolved.is_file() and resolved.read_text(encoding="utf-8") == config.to_yaml()
+        and folds.is_file() and folds.read_text(encoding="utf-8") == plan.to_json()
+        and all(not name.startswith("fold-") or name[5:-1] in {str(f.index) for f in plan.folds}
+                for name in found)
+    )
+    if not same:
+        shown = ", ".join(found[:4]) + ("…" if len(found) > 4 else "")
+        raise ConfigError(
+            "E057", f"{out} already holds an earlier run ({shown}); its files would mix with this one — "
+            "choose a new --out or remove the directory (an interrupted run continues only with the same "
+            "settings and folds)", Location(file=str(out)))
 
 
 def run_fold(
@@ -413,13 +467,17 @@ def cross_validate(
     from eccr.metrics import score, summarize_folds
 
     config = _with_corpus_source(config if config is not None else resolve_config({}), corpus)
+    warn_if_no_spans(corpus, "cross-validating")
     started_at, started = _now(), time.perf_counter()
     if plan is None:
         plan = plan_folds(corpus, config)  # drawn or read, and checked against the corpus either way
     else:
         plan.check(corpus.ids)
+    if config.folds != plan.k:  # the run records the folds it used (folds from a file or a shared plan)
+        config = config.model_copy(update={"folds": plan.k})
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
+        check_run_directory(out, config, plan)
         out.mkdir(parents=True, exist_ok=True)
         config.write(out)
         plan.write(out / FOLDS_FILE)
@@ -484,6 +542,7 @@ def train_model(
             Location(file=config.corpus.path),
         )
     config = _with_corpus_source(config, corpus)
+    warn_if_no_spans(corpus, "training")
     out = Path(out_dir)
     fraction = config.validation_fraction if uses_validation(config.model.spec) else 0.0
     train_ids, validation_ids = split_validation(corpus.ids, fraction, config.seed)

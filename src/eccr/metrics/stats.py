@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from eccr.corpus.types import Document
-from eccr.errors import ScoringError
+from eccr.errors import ConfigError, ScoringError
 from eccr.metrics.report import DEFAULT_P, MacroPRF, ScoreReport, format_p
 from eccr.metrics.score import DocumentTotals, document_totals
 
@@ -223,6 +223,21 @@ class BootstrapInterval:
                 "n_resamples": self.n_resamples, "seed": self.seed}
 
 
+def check_resampling(n_resamples: int, n_permutations: int | None = None) -> None:
+    """``E056`` unless the bootstrap and the randomisation test get at least one round each.
+
+    Zero rounds would give an interval of nothing and a p-value of 1 — a silent non-answer.
+
+    >>> check_resampling(1000, 0)
+    Traceback (most recent call last):
+    ...
+    eccr.errors.ConfigError: [E056] --permutations must be at least 1, got 0 (1000 is usual)
+    """
+    for name, value in (("--resamples", n_resamples), ("--permutations", n_permutations)):
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise ConfigError("E056", f"{name} must be at least 1, got {value!r} (1000 is usual)")
+
+
 def _check_rows(rows: np.ndarray) -> np.ndarray:
     rows = np.asarray(rows, dtype=np.float64)
     if rows.ndim != 2 or rows.shape[1] != 4 or len(rows) == 0:
@@ -238,6 +253,7 @@ def bootstrap_interval(rows: np.ndarray, *, metric: str = "f1", n_resamples: int
         rows: per-document ``[p_num, p_den, r_num, r_den]``, e.g. ``totals.measure("wsm", 1)``.
         metric: ``"f1"``, ``"precision"`` or ``"recall"``.
     """
+    check_resampling(n_resamples)
     rows = _check_rows(rows)
     rng = np.random.default_rng(seed)
     (sums,) = _resample_sums([rows], n_resamples, rng)
@@ -295,6 +311,7 @@ def compare_totals(rows_a: np.ndarray, rows_b: np.ndarray, *, measure: str = "ws
     ``rows_a`` and ``rows_b`` are the per-document sums of the two systems on the same documents, in the
     same order. ``measure`` and ``p`` only label the result.
     """
+    check_resampling(n_resamples, n_permutations)
     a, b = _check_rows(rows_a), _check_rows(rows_b)
     if a.shape != b.shape:
         raise ScoringError("E055", "paired systems must be scored on the same documents: "
