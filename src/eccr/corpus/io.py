@@ -66,15 +66,12 @@ def detect_format(path: str | Path) -> str:
     """The format named by ``path``'s extension, or a ``ConfigError`` asking for ``--from``/``--to``.
 
     A directory is brat when it holds ``.ann`` files, else inline (one document per file) when it holds
-    ``.txt`` files; nothing is inferred from file contents.
+    ``.txt`` files; nothing is inferred from file contents. A directory that also holds corpus files of
+    another format (``.jsonl``, ``.xml``…) is ``E042``: reading it as one format would skip them silently.
     """
     p = Path(path)
     if p.is_dir():
-        if any(p.glob("*.ann")):
-            return "brat"
-        if any(p.glob("*.txt")):
-            return "inline"
-        raise ConfigError("E042", f"cannot tell the format of directory {p}; pass --from/--to explicitly")
+        return _directory_format(p)
     suffix = p.suffix.lower()
     matches = [name for name in _available_formats() if suffix and suffix in format_module(name).EXTENSIONS]
     if len(matches) != 1:
@@ -84,6 +81,25 @@ def detect_format(path: str | Path) -> str:
             f"(one of {', '.join(FORMATS)})",
         )
     return matches[0]
+
+
+def _directory_format(p: Path) -> str:
+    suffixes = {f.suffix.lower() for f in p.iterdir() if f.is_file() and not f.name.startswith(".")}
+    known = {ext for name in _available_formats() for ext in format_module(name).EXTENSIONS}
+    found = suffixes & known
+    if ".ann" in found:
+        name, own = "brat", {".ann", ".txt"}
+    elif ".txt" in found:
+        name, own = "inline", {".txt"}
+    else:
+        raise ConfigError("E042", f"cannot tell the format of directory {p}; pass --from/--to explicitly")
+    others = sorted(found - own)
+    if others:
+        raise ConfigError(
+            "E042", f"directory {p} mixes formats: {name} files ({', '.join(sorted(own & found))}) and "
+            f"{', '.join(others)} files; give one file, or --from {name} to read only the {name} files",
+            Location(file=str(p)))
+    return name
 
 
 def format_options(name: str, role: Role) -> dict[str, inspect.Parameter]:

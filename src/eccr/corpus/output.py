@@ -70,10 +70,25 @@ def check_output_directory(path: str | Path) -> Path:
 
 @contextlib.contextmanager
 def open_output(path: str | Path, *, create_folders: bool = True) -> Iterator[TextIO]:
-    """A UTF-8 text handle (no newline translation) whose content replaces ``path`` only on success."""
+    """A UTF-8 text handle (no newline translation) whose content replaces ``path`` only on success.
+
+    Text that UTF-8 cannot hold (a lone surrogate, made in code rather than read) is ``E003``.
+    """
     target = check_output_file(path, create_folders=create_folders)
-    with atomic_path(target) as tmp, tmp.open("w", encoding="utf-8", newline="") as handle:
+    with _encodable(target), atomic_path(target) as tmp, \
+            tmp.open("w", encoding="utf-8", newline="") as handle:
         yield handle
+
+
+@contextlib.contextmanager
+def _encodable(target: Path) -> Iterator[None]:
+    try:
+        yield
+    except UnicodeEncodeError as err:
+        bad = err.object[err.start : err.end] if isinstance(err.object, str) else ""
+        raise InputError("E003", f"cannot write {target.name}: the text holds {bad!r}, a lone surrogate "
+                         "(half of a UTF-16 pair), which UTF-8 cannot encode; nothing was written",
+                         Location(file=str(target))) from None
 
 
 def write_text_output(path: str | Path, text: str, *, create_folders: bool = True) -> Path:
@@ -102,7 +117,7 @@ def write_file_set(
     target = check_output_directory(directory)
     existing = [p for p in target.iterdir() if not p.name.startswith(TEMPORARY_PREFIX)] if target.is_dir() \
         else []
-    with atomic_directory(target) as staging:
+    with _encodable(target), atomic_directory(target) as staging:
         written: set[str] = set()
         for name, text in files:
             with (staging / name).open("w", encoding="utf-8", newline="") as handle:

@@ -211,8 +211,9 @@ class TokenClassificationModel(ConceptModel):
         from transformers import AutoConfig, AutoModelForTokenClassification
 
         from eccr.models import decoders
+        from eccr.paths import local_or_hub_id
 
-        source = str(self.spec.name_or_path)
+        source = local_or_hub_id(str(self.spec.name_or_path), "model")  # never a missing path to the Hub
         opts = self.opts
         tokenizer = self._load_tokenizer(source, opts.byte_fallback)
         try:
