@@ -104,9 +104,10 @@ def run_app(app: typer.Typer, argv: list[str] | None = None, prog_name: str = "e
         try:
             app(args=args, prog_name=prog_name, standalone_mode=False)
         except EccrError as err:
-            # the message is data, not markup: "d[certainty=positive]" must print as written
-            err_console.print(f"[bold red]error[/] {escape(str(err))}", highlight=False, markup=True,
-                              soft_wrap=True)
+            # the message is data, not markup: "d[certainty=positive]" must print as written; and one line,
+            # even when it quotes a library's multi-line message
+            err_console.print(f"[bold red]error[/] {escape(one_line(str(err)))}", highlight=False,
+                              markup=True, soft_wrap=True)
             sys.exit(USAGE_EXIT)
         except typer.Exit as exc:
             sys.exit(exc.exit_code)
@@ -133,14 +134,23 @@ def run_app(app: typer.Typer, argv: list[str] | None = None, prog_name: str = "e
             warnings.showwarning = previous
 
 
+def one_line(text: str) -> str:
+    r"""``text`` with its line breaks (and the indentation after them) turned into single spaces.
+
+    >>> one_line("while parsing a block mapping\n  in '<unicode string>', line 1")
+    "while parsing a block mapping in '<unicode string>', line 1"
+    """
+    return re.sub(r"[ \t]*[\r\n]+[ \t]*", " ", text).strip()
+
+
 def _show_warning(fallback: Any) -> Any:
     from eccr.errors import EccrWarning
 
     def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None
              ) -> None:
         if isinstance(message, EccrWarning):
-            err_console.print(f"[yellow]warning[/] {escape(str(message))}", highlight=False, markup=True,
-                              soft_wrap=True)
+            err_console.print(f"[yellow]warning[/] {escape(one_line(str(message)))}", highlight=False,
+                              markup=True, soft_wrap=True)
         else:
             fallback(message, category, filename, lineno, file, line)
 

@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from eccr.corpus.validation import read_text_file
 from eccr.errors import ConfigError, EccrError, Location
 
 RESOLVED_CONFIG_FILE = "resolved.yaml"
@@ -201,7 +202,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     if not p.is_file():
         raise ConfigError("E043", f"config file {p} does not exist", Location(file=str(p)))
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        data = yaml.safe_load(read_text_file(p))  # E001 for bytes that are not UTF-8, like every reader
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         raise ConfigError(
