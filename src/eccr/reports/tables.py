@@ -79,6 +79,7 @@ def csv_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = 
 def write_csv(
     path: str | Path, rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None
 ) -> Path:
+    """Write rows as CSV to ``path`` (atomically: the old file stays until the new one is complete)."""
     from eccr.atomic import atomic_write_text
 
     p = Path(path)
