@@ -153,6 +153,7 @@ def test_output_paths_of_the_wrong_kind_are_coded_errors(eccr_cli, tmp_path) -> 
     report = tmp_path / "no" / "r.json"
     result = eccr_cli("convert", bad, tmp_path / "o.jsonl", "--lenient", "--report", report)
     assert "the folder" in one_error_line(result.stderr, "E005")
+    assert not (tmp_path / "o.jsonl").exists()  # checked before anything was written
 
 
 def test_a_directory_mixing_formats_is_refused(eccr_cli, tmp_path) -> None:
