@@ -91,27 +91,20 @@ def read(path: Path, report: ProblemReport, **options: Any) -> list[Document]:
 def _articles(text: str, file: str, report: ProblemReport) -> Iterator[ET.Element]:
     """Stream complete ``<article>`` elements, clearing each afterwards to keep memory flat.
 
-    An entity tag outside every article would be dropped with its text: it is reported (``E028``).
+    An entity tag outside every article would be dropped with its text: once the file is parsed, what is
+    left of the tree (every article cleared) is searched for entity tags, each reported (``E028``).
     """
-    parser = ET.XMLPullParser(events=("start", "end"))
-    depth = 0  # open <article> elements
-    previous: str | None = None  # id of the last article read, to say where a stray tag is
+    parser = ET.XMLPullParser(events=("end",))
+    article_ids: dict[int, str | None] = {}  # cleared articles (their attributes go with them) -> ids
+    last: list[ET.Element] = []
 
     def complete_articles() -> Iterator[ET.Element]:
-        nonlocal depth, previous
-        for event, elem in parser.read_events():
+        for _, elem in parser.read_events():
             if elem.tag == "article":
-                depth += 1 if event == "start" else -1
-                if event == "end":
-                    previous = elem.get("id")
-                    yield elem
-                    elem.clear()
-            elif event == "end" and depth == 0 and elem.tag in ENTITY_TAGS:
-                where = f"after article {previous!r}" if previous else "before the first article"
-                report.report(RecoverableInputError(
-                    "E028", f"<{elem.tag}> ({_preview(''.join(elem.itertext()))}) lies outside every "
-                    f"<article> ({where}); its text belongs to no document — move it into its article "
-                    "(--lenient skips it and reports it here)", Location(file=file)))
+                article_ids[id(elem)] = elem.get("id")
+                yield elem
+                elem.clear()
+            last[:] = [elem]
 
     try:
         for begin in range(0, len(text), _CHUNK):
@@ -121,6 +114,32 @@ def _articles(text: str, file: str, report: ProblemReport) -> Iterator[ET.Elemen
         yield from complete_articles()
     except ET.ParseError as err:
         raise InputError("E037", f"malformed XML: {err}", Location(file=file, line=err.position[0])) from None
+    if last:
+        _report_strays(last[0], article_ids, file, report)
+
+
+def _report_strays(root: ET.Element, article_ids: dict[int, str | None], file: str,
+                   report: ProblemReport) -> None:
+    """Report (``E028``) each outermost entity tag in ``root``'s tree, where articles are already cleared."""
+    previous: str | None = None
+
+    def walk(element: ET.Element) -> None:
+        nonlocal previous
+        for child in element:
+            if child.tag == "article":
+                previous = article_ids.get(id(child))
+            elif child.tag in ENTITY_TAGS:
+                where = f"after article {previous!r}" if previous else "before the first article"
+                report.report(RecoverableInputError(
+                    "E028", f"<{child.tag}> ({_preview(''.join(child.itertext()))}) lies outside every "
+                    f"<article> ({where}); its text belongs to no document — move it into its article "
+                    "(--lenient skips it and reports it here)", Location(file=file)))
+            else:
+                walk(child)
+
+    holder = ET.Element("file")  # so that a root element that is itself an entity tag is found too
+    holder.append(root)
+    walk(holder)
 
 
 def _document(article: ET.Element, file: str, report: ProblemReport) -> Document:
