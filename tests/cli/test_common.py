@@ -54,4 +54,5 @@ def test_run_app_never_prints_a_traceback(eccr_cli, tmp_path, monkeypatch) -> No
     monkeypatch.setattr(stats, "render_stats", disk_full)
     full = eccr_cli("stats", source)
     assert full.code == 2
-    assert full.stderr.strip() == f"error: cannot read or write {tmp_path / 'x'}: No space left on device"
+    expected = f"error [E002] cannot read or write {tmp_path / 'x'}: No space left on device"
+    assert full.stderr.strip() == expected

@@ -87,8 +87,8 @@ def run_app(app: typer.Typer, argv: list[str] | None = None, prog_name: str = "e
     * a usage error (unknown command or option, missing argument, bad value, bare ``eccr``) prints the
       command's usage line and a one-line ``error: …`` and exits 2, as click does in standalone mode;
     * an :class:`~eccr.errors.EccrWarning` prints one line ``warning [E0xx] …`` and the command goes on;
-    * an ``OSError`` nobody turned into a coded error (a full disk, a vanished file) prints one line and
-      exits 2; Ctrl-C exits 130; any other exception is a bug in eccr: one line asking to report it, exit
+    * an ``OSError`` nobody turned into a coded error (a full disk, a vanished file) prints one ``E002`` line
+      and exits 2; Ctrl-C exits 130; any other exception is a bug in eccr: one line asking to report it, exit
       70 (``ECCR_DEBUG=1`` shows the traceback).
     """
     import os
@@ -115,12 +115,12 @@ def run_app(app: typer.Typer, argv: list[str] | None = None, prog_name: str = "e
             err_console.print("interrupted", highlight=False, markup=False)
             sys.exit(130)
         except typer.TyperException as exc:  # click's usage errors (typer vendors click)
-            _print_usage_error(exc, app, prog_name)
+            _print_usage_error(exc, prog_name)
             sys.exit(getattr(exc, "exit_code", USAGE_EXIT) or USAGE_EXIT)
-        except OSError as exc:
+        except OSError as exc:  # a full disk, a permission, a vanished file that no reader turned into E002
             where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
-            err_console.print(f"error: cannot read or write{where}: {exc.strerror or exc}", highlight=False,
-                              markup=False, soft_wrap=True)
+            err_console.print(f"error [E002] cannot read or write{where}: {exc.strerror or exc}",
+                              highlight=False, markup=False, soft_wrap=True)
             sys.exit(USAGE_EXIT)
         except Exception as exc:
             if os.environ.get("ECCR_DEBUG"):
@@ -157,7 +157,7 @@ def _show_warning(fallback: Any) -> Any:
     return show
 
 
-def _print_usage_error(exc: Exception, app: typer.Typer, prog_name: str) -> None:
+def _print_usage_error(exc: Exception, prog_name: str) -> None:
     """The usage line of the command that failed and a one-line ``error: …`` (no traceback, no box)."""
     ctx = getattr(exc, "ctx", None)
     message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
