@@ -32,8 +32,6 @@ from eccr.corpus.types import Corpus, Document, Span
 from eccr.errors import ConfigError, Location, ModelError
 from eccr.models.manifest import MANIFEST_KEY, MODEL_FILE, build_manifest, verify_model_directory
 
-__all__ = ["MODEL_FILE", "ConceptModel", "ModelSpec", "create_model", "load_model", "register"]
-
 _Options = TypeVar("_Options", bound=BaseModel)
 
 
