@@ -571,10 +571,6 @@ def train_model(
     return TrainResult(model, out, len(train), len(validation), fit_s)
 
 
-#: The raw-text format (:mod:`eccr.corpus.text`): each file one document, no markup.
-TEXT_FORMAT = "text"
-
-
 def read_inputs(inputs: Sequence[str | Path], format: str | None = None) -> Corpus:
     """Documents to predict on, read by the corpus layer exactly as every other command reads them.
 
