@@ -42,6 +42,23 @@ def check_output_file(path: str | Path, *, create_folders: bool = True) -> Path:
     if target.is_dir():
         raise ConfigError("E005", f"the output {target} is a directory; give a file name (or choose a format "
                           "written as a directory, e.g. --to brat)", Location(file=str(target)))
+    _check_folders(target, create_folders)
+    return target
+
+
+def check_output_directory(path: str | Path) -> Path:
+    """``path`` as a directory to write: ``E005`` when it is an existing file (its folder is created)."""
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise ConfigError("E005", f"the output {target} is a file, but this format is written as a directory "
+                          "of files; give a directory (or a file name for a one-file format)",
+                          Location(file=str(target)))
+    _check_folders(target, create_folders=True)
+    return target
+
+
+def _check_folders(target: Path, create_folders: bool) -> None:
+    """The folders on the way to ``target`` must be folders (``E005``); missing ones created or refused."""
     folder = target.parent
     for ancestor in (folder, *folder.parents):
         if ancestor.exists() and not ancestor.is_dir():
@@ -54,18 +71,6 @@ def check_output_file(path: str | Path, *, create_folders: bool = True) -> Path:
             raise ConfigError("E005", f"cannot write {target}: the folder {folder} does not exist",
                               Location(file=str(target)))
         folder.mkdir(parents=True, exist_ok=True)
-    return target
-
-
-def check_output_directory(path: str | Path) -> Path:
-    """``path`` as a directory to write: ``E005`` when it is an existing file."""
-    target = Path(path)
-    if target.exists() and not target.is_dir():
-        raise ConfigError("E005", f"the output {target} is a file, but this format is written as a directory "
-                          "of files; give a directory (or a file name for a one-file format)",
-                          Location(file=str(target)))
-    check_output_file(target / "_")  # the folders on the way
-    return target
 
 
 @contextlib.contextmanager
