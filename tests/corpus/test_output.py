@@ -49,6 +49,9 @@ def test_a_writer_failing_part_way_leaves_the_previous_set_and_no_temporary_file
         write_file_set(folder, files(), owned=lambda n: True, what="text")
     assert (folder / "a.txt").read_text(encoding="utf-8") == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    with pytest.raises(InputError, match="E025"):
+        write_file_set(tmp_path / "fresh", files(), owned=lambda n: True, what="text")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # not even an empty folder
 
 
 def test_text_utf8_cannot_hold_is_e003_and_nothing_is_written(tmp_path) -> None:
