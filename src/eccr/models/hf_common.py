@@ -39,7 +39,9 @@ class HFTrainingOptions(BaseModel):
             ``false`` reproduces the paper's token-classification setting.
         recipe: the family recipe (:mod:`eccr.models.recipes`); ``null`` selects it from the model type and
             tokenizer class, and the name chosen is recorded here once the model is built.
-        trust_remote_code: allow model/tokenizer code from the hub (off unless asked).
+        trust_remote_code: allow model/tokenizer code from the hub or the model path (off unless asked; when
+            loading a saved model only ``load_model(dir, trust_remote_code=...)`` / ``--trust-remote-code``
+            decide it, never the directory).
         init: ``pretrained`` weights or ``from_config`` (random initialisation from the config).
         attn_implementation: ``eager``/``sdpa``/… (default: transformers' choice).
         max_train_docs: train on at most this many documents (quick experiments).

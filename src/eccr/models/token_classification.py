@@ -150,6 +150,7 @@ class TokenClassificationModel(ConceptModel):
 
     kind: ClassVar[str] = "hf"
     Options: ClassVar[type[BaseModel]] = TokenClassificationOptions
+    code_options: ClassVar[frozenset[str]] = frozenset({"trust_remote_code"})
 
     def __init__(self, spec: ModelSpec, options: dict[str, Any] | None = None) -> None:
         if not spec.name_or_path:
@@ -184,8 +185,9 @@ class TokenClassificationModel(ConceptModel):
         from transformers import AutoModelForTokenClassification
 
         from eccr.models import decoders, hf_common
+        from eccr.paths import local_or_hub_id
 
-        source = str(self.spec.name_or_path)
+        source = local_or_hub_id(str(self.spec.name_or_path), "model")  # never a missing path to the Hub
         opts = self.opts
         config = hf_common.load_config(
             source, opts, num_labels=len(scheme.labels), id2label=scheme.id2label, label2id=scheme.label2id

@@ -139,7 +139,8 @@ def test_saved_model_needs_only_its_directory_and_predicts_the_same(trained, cor
     assert {"model.safetensors", "config.json", MODEL_FILE} <= files
     assert not any(name.endswith((".bin", ".pt", ".pkl")) for name in files)
     loaded = load_model(saved)
-    assert loaded.labels == model.labels == ["concept"]
+    assert loaded.labels == model.labels == ["concept"] and loaded.opts.trust_remote_code is False
+    assert loaded.opts.recipe == model.opts.recipe is not None and (saved / "eccr-tokenizer.json").is_file()
     docs = Corpus(corpus[5:7])
     assert [d.spans for d in loaded.predict(docs)] == [d.spans for d in model.predict(docs)]
 

@@ -129,6 +129,7 @@ class InstructionModel(ConceptModel):
 
     kind: ClassVar[str] = "it"
     Options: ClassVar[type[BaseModel]] = InstructionOptions
+    code_options: ClassVar[frozenset[str]] = frozenset({"trust_remote_code"})
 
     def __init__(self, spec: ModelSpec, options: dict[str, Any] | None = None) -> None:
         if not spec.name_or_path:
@@ -163,7 +164,7 @@ class InstructionModel(ConceptModel):
 
         from eccr.models import decoders, hf_common
 
-        source = str(self.spec.name_or_path)
+        source = self._source()
         opts = self.opts
         config = hf_common.load_config(source, opts)
         self._check_architecture(config)
@@ -183,6 +184,12 @@ class InstructionModel(ConceptModel):
                 task="causal_lm",
             )
         self.model = model
+
+    def _source(self) -> str:
+        """The spec's hub id or local path (a missing local path is ``E086``, never a Hub lookup)."""
+        from eccr.paths import local_or_hub_id
+
+        return local_or_hub_id(str(self.spec.name_or_path), "model")
 
     def _check_architecture(self, config: Any) -> None:
         from eccr.models import decoders
@@ -472,7 +479,7 @@ class InstructionModel(ConceptModel):
         from eccr.models import hf_common
 
         adapter = (directory / ADAPTER_CONFIG).is_file()
-        config = hf_common.load_config(str(self.spec.name_or_path) if adapter else str(directory), self.opts)
+        config = hf_common.load_config(self._source() if adapter else str(directory), self.opts)
         self._check_architecture(config)
         self._load_tokenizer(directory, config)
         saved = directory / TOKENIZER_RECORD
@@ -495,7 +502,7 @@ class InstructionModel(ConceptModel):
         if not (directory / ADAPTER_WEIGHTS).is_file():
             raise ModelError("E062", f"{directory} has {ADAPTER_CONFIG} but no {ADAPTER_WEIGHTS} (eccr loads "
                              "safetensors only)", Location(file=str(directory)))
-        source = str(self.spec.name_or_path)
+        source = self._source()
         base_options = self.opts.model_copy(update={"init": "pretrained"})
         base = hf_common.instantiate(AutoModelForCausalLM, source, config, self.tokenizer, base_options)
         model = PeftModel.from_pretrained(base, str(directory), use_safetensors=True)
