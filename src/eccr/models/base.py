@@ -7,7 +7,9 @@ cross-validation, ``eccr predict`` and serving only talk to this interface.
 Model specs (``--model`` on the command line):
 
 * ``crf`` / ``dict`` — classical baselines;
-* ``hf:<hub-id-or-local-path>`` — token classification with any HF encoder or decoder.
+* ``hf:<hub-id-or-local-path>`` — token classification with any HF encoder or decoder;
+* ``scratch:<architecture>`` — the same on a randomly initialised model whose tokenizer is trained on the
+  training documents (:mod:`eccr.models.scratch`; nothing downloaded).
 
 A saved model is a directory holding ``eccr-model.json`` (``{"kind": ..., "options": {...}, "labels": [...],
 "eccr_version": ...}``) and whatever weights the kind needs (safetensors for neural models), so
@@ -166,7 +168,12 @@ def _builtin_registrations() -> None:
 
         return TokenClassificationModel
 
-    for kind, loader in (("crf", crf), ("dict", gazetteer), ("hf", hf)):
+    def scratch() -> type[ConceptModel]:
+        from eccr.models.scratch import ScratchModel
+
+        return ScratchModel
+
+    for kind, loader in (("crf", crf), ("dict", gazetteer), ("hf", hf), ("scratch", scratch)):
         _REGISTRY.setdefault(kind, loader)
 
 

@@ -185,7 +185,7 @@ class TokenClassificationModel(ConceptModel):
     def __init__(self, spec: ModelSpec, options: dict[str, Any] | None = None) -> None:
         if not spec.name_or_path:
             raise ConfigError("E044", "hf models need a hub id or a local path: --model hf:<id-or-path>")
-        self.opts = parse_options(TokenClassificationOptions, options)
+        self.opts = parse_options(type(self).Options, options)
         super().__init__(spec, self.opts.model_dump(mode="json"))
         self.scheme: LabelScheme | None = None
         self.model: Any = None
@@ -195,6 +195,10 @@ class TokenClassificationModel(ConceptModel):
         self.uses_lora = False
 
     # --- building ------------------------------------------------------------------------------------
+    def _source(self) -> str:
+        """Where the tokenizer and config to train from are: the spec's hub id or path."""
+        return str(self.spec.name_or_path)
+
     def _load_tokenizer(self, source: str | Path, byte_fallback: bool | None) -> Any:
         from eccr.pretrain.tokenizer import load_tokenizer
 
@@ -209,7 +213,7 @@ class TokenClassificationModel(ConceptModel):
 
         from eccr.models import decoders
 
-        source = str(self.spec.name_or_path)
+        source = self._source()
         opts = self.opts
         tokenizer = self._load_tokenizer(source, opts.byte_fallback)
         try:
