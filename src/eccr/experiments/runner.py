@@ -110,7 +110,9 @@ def _now() -> str:
 
 def _write_json(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    from eccr.atomic import atomic_write_text
+
+    atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
 class _Progress:
@@ -244,6 +246,10 @@ class CVResult:
             f"- corpus: `{info['corpus']}`" + (f", selection `{info['select']}`" if info["select"] else ""),
             f"- {info['documents']} documents, {info['folds']} folds, seed {info['seed']}; "
             f"started {info['started_at']}, wall time {info['wall_s']:.1f} s",
+            *([f"- extra training documents from `{extra.path}`"
+               + (f", selection `{extra.select}`" if extra.select else "")
+               + ", minus those overlapping each fold's test or validation documents"]
+              if (extra := self.config.extra_train) is not None else []),
             f"- eccr {info['environment']['packages'].get('eccr')}, Python {info['environment']['python']}",
             "",
             self.summary.to_markdown(),
@@ -258,6 +264,8 @@ class CVResult:
                 "train": f.n_train,
                 "validation": f.n_validation,
                 "test": f.n_test,
+                **({"extra used": f.extra_train["used"], "extra removed": f.extra_train["removed"]}
+                   if f.extra_train is not None else {}),
                 **{f"wsm F1 p={format_p(p)}": f.report.wsm[p].f1 for p in f.report.p_values},
                 "fit s": f"{f.fit_s:.1f}",
                 "predict s": f"{f.predict_s:.1f}",
