@@ -407,14 +407,15 @@ def select_rows(documents: Sequence[Document], labels: frozenset[str], *,
     and a row's answers list only its own tag's strings: a row of another tag is not a document without
     concepts, so selecting spans alone would score it as false positives. A document of rows is dropped
     when none of its rows was asked about a selected label; a merged document keeps the selected rows (and
-    their answers) only.
+    their answers) only, and with one row left it is that row's document again (its id, line and answer
+    cell), exactly as reading without ``merge`` gives it.
 
     Raises:
         ConfigError: ``E156`` when the selection keeps no row of a file that has rows, naming the labels
             the file asks about.
     """
     if "*" in labels:
-        return list(documents)
+        return CheckedDocuments(documents) if already_checked(documents) else list(documents)
     kept: list[Document] = []
     asked_any: set[str] = set()
     rows_kept = 0

@@ -118,9 +118,7 @@ class Experiment(BaseModel):
     @field_validator("models")
     @classmethod
     def _model_names(cls, value: dict[str, ModelEntry]) -> dict[str, ModelEntry]:
-        _check_names(value, "model")
-        if bad := [name for name in value if EXTRA_SEPARATOR in name]:
-            raise ValueError(f"model name {bad[0]!r} must not contain {EXTRA_SEPARATOR!r}")
+        _check_names(value, "model")  # no EXTRA_SEPARATOR in a name: run directory names stay unambiguous
         return value
 
     @field_validator("name")
@@ -164,7 +162,9 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
 
 
 def _experiment_error(err: ValidationError, source: str | None) -> ConfigError:
-    first = err.errors()[0]
+    errors = err.errors()
+    # a misspelt key also makes the intended one "missing": name the misspelling, it is the cause
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     key = ".".join(str(part) for part in first["loc"])
     more = f" (and {err.error_count() - 1} more problems)" if err.error_count() > 1 else ""
     return ConfigError("E150", f"invalid experiment key {key!r}: {first['msg']}{more}", Location(file=source))
