@@ -281,3 +281,21 @@ def test_extra_train_by_corpus_name_and_unknown_extra(tmp_path) -> None:
                      "--format", "json")
     names = {(r["corpus"], r["model"]) for r in json.loads(result.stdout)["runs"]}
     assert names == {("sample", "crf+again"), ("again", "crf")}
+
+
+def test_time_left_is_estimated_from_finished_cells(tmp_path) -> None:
+    from eccr.experiments.matrix_run import TimeEstimate
+
+    data = {"corpora": {"a": {"path": "a.jsonl"}, "b": {"path": "b.jsonl"}},
+            "models": {"crf": {"spec": "crf"}, "dict": {"spec": "dict"}}}
+    plan = plan_experiment(parse_experiment(data, base=tmp_path), tmp_path / "out")
+    cell = {c.key: c for c in plan.cells}
+    estimate = TimeEstimate()
+    assert estimate.left([cell["a/crf/1"]], None, 0.0) is None  # nothing finished yet: no estimate
+    estimate.add(cell["a/crf/0"], 10.0)
+    estimate.add(cell["a/crf/1"], 20.0)
+    estimate.add(cell["a/dict/0"], 2.0)
+    # the same run: its mean; the same model on another corpus: that model's mean
+    assert estimate.cell(cell["a/crf/4"]) == 15.0 and estimate.cell(cell["b/crf/0"]) == 15.0
+    assert estimate.cell(cell["b/dict/3"]) == 2.0
+    assert estimate.left([cell["a/crf/3"], cell["b/dict/1"]], cell["a/crf/2"], 12.0) == 15.0 + 2.0 + 3.0
