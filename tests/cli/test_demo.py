@@ -70,6 +70,8 @@ def test_the_real_demo_runs_within_its_budget(tmp_path, record_property) -> None
              for name in ("crf", "gazetteer", "transformer")}
     assert len(folds) == 1  # the three models ran on the same folds
     assert (out / "model" / "eccr-model.json").is_file()
+    assert (out / "report" / "report.md").is_file() and list((out / "report").rglob("f1-vs-p.png"))
+    assert "Table 2" in proc.stdout and "Encoder models — token classification" in proc.stdout
     assert "seg p" in (out / "new-note.html").read_text(encoding="utf-8")
     assert "demo finished" in proc.stdout and "wsm" in proc.stdout
     assert wall < 2 * DEMO_BUDGET_S, f"the demo took {wall:.0f} s, far beyond its {DEMO_BUDGET_S} s budget"

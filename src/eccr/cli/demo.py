@@ -57,25 +57,21 @@ def extract_note(model_dir: Path, note: Path, out_dir: Path) -> tuple[Any, Path,
 
 
 def write_demo_report(run_dirs: Mapping[str, Path], out_dir: Path, console: Console) -> list[Path]:
-    """The Table-2 style report of the runs, printed, with its files (tables, plots) under ``out_dir``."""
-    import json
+    """The paper-style report of the runs (:func:`eccr.reports.build_report`).
 
-    from eccr.reports.tables import markdown_table, mean_sd
+    The Table-2 style table is printed; every table (Markdown, CSV, HTML) and the plots are written under
+    ``out_dir`` and their paths printed.
+    """
+    from eccr.reports import build_report, main_table_markdown
 
-    rows = []
-    for name, directory in run_dirs.items():
-        summary = json.loads((directory / "summary.json").read_text(encoding="utf-8"))
-        row: dict[str, Any] = {"model": name}
-        for p, entry in summary["wsm"].items():
-            for metric in ("f1", "recall", "precision"):
-                row[f"{metric} p={p}"] = mean_sd(entry[metric]["mean"], entry[metric]["sd"])
-        rows.append(row)
-    table = markdown_table(rows)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "table2.md"
-    path.write_text(table + "\n", encoding="utf-8")
-    console.print(table, highlight=False)
-    return [path]
+    report = build_report(list(run_dirs.values()), out_dir, formats=("md", "csv", "html"),
+                          labels=list(run_dirs))
+    console.print(main_table_markdown(report), highlight=False, markup=False, soft_wrap=True)
+    files = [Path(f) for f in report.files]
+    for path in files:
+        if path.suffix in (".md", ".html", ".png"):
+            console.print(f"  {path}", highlight=False)
+    return files
 
 
 def run_demo(

@@ -276,6 +276,11 @@ class MatrixProgress:
         if self.enabled:
             self._progress.console.print(text, highlight=False, markup=False)
 
+    def done(self, text: str) -> None:
+        """The last description (the bar stays on screen as a record of the run)."""
+        if self.enabled:
+            self._progress.update(self._task, description=text, left="")
+
     def finish(self, cell: Cell, seconds: float, ok: bool) -> None:
         if ok:
             self.estimate.add(cell, seconds)
@@ -460,6 +465,7 @@ def run_plan(plan: ExperimentPlan, *, progress: bool = True, console: Console | 
                         result = finish_run(run, corpus, folds)
                         if result is not None:
                             results[run.key] = result
+            bar.done(f"experiment: {len(pending) - len(failures)} cells finished, {len(failures)} failed")
     finally:
         write_status(plan)
     ran = len(pending)
