@@ -299,3 +299,10 @@ def test_time_left_is_estimated_from_finished_cells(tmp_path) -> None:
     assert estimate.cell(cell["a/crf/4"]) == 15.0 and estimate.cell(cell["b/crf/0"]) == 15.0
     assert estimate.cell(cell["b/dict/3"]) == 2.0
     assert estimate.left([cell["a/crf/3"], cell["b/dict/1"]], cell["a/crf/2"], 12.0) == 15.0 + 2.0 + 3.0
+
+
+@pytest.mark.parametrize("command", [["experiment", "run"], ["view"], ["demo"], ["experiment"]])
+def test_help_renders(command) -> None:
+    result = runner.invoke(app, [*command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output

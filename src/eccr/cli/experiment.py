@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from eccr.cli.common import OutputFormat
-
 if TYPE_CHECKING:
     from eccr.experiments.matrix import ExperimentPlan
+
+class PlanFormat(StrEnum):
+    table = "table"
+    json = "json"
+
 
 app = typer.Typer(
     help="Run a matrix of corpora × models × folds from a YAML file (resumable).", no_args_is_help=True
@@ -111,7 +115,8 @@ def run(
     out: Annotated[Path | None, typer.Option(
         "--out", "-o", help="Output folder (default runs/<name or file stem>).")] = None,
     only: Annotated[list[str] | None, typer.Option(
-        "--only", help="Run only cells matching CORPUS[/MODEL[/FOLD]] (wildcards *; repeatable).")] = None,
+        "--only", help="Run only cells matching CORPUS\\[/MODEL\\[/FOLD]] (wildcards *; repeatable).")
+    ] = None,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Validate the file, read the corpora and show what would run; train nothing.")
     ] = False,
@@ -121,8 +126,9 @@ def run(
     ] = None,
     extra_select: Annotated[str | None, typer.Option(
         "--extra-select", help="Span selector for --extra-train (default: the corpus's own).")] = None,
-    fmt: Annotated[OutputFormat, typer.Option("--format", help="How to print the plan or outcome.")
-                   ] = OutputFormat.table,
+    fmt: Annotated[PlanFormat, typer.Option(
+        "--format", help="table, or json (status.json; the plan with --dry-run) on stdout.")
+    ] = PlanFormat.table,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Run every cell (corpus × model × fold) not finished yet; a failed cell is recorded, the rest go on.
@@ -146,7 +152,7 @@ def run(
             from eccr.experiments.runner import read_corpus_config
 
             read_corpus_config(extra.corpus, "extra_train")
-        if fmt is OutputFormat.json:
+        if fmt is PlanFormat.json:
             data = {"out": str(plan.out_dir), "documents": documents, "runs": plan_rows(plan)}
             sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
         else:
@@ -155,7 +161,7 @@ def run(
     if not quiet:
         _quiet_library_bars()
     outcome = run_plan(plan, progress=not quiet, console=err_console)
-    if fmt is OutputFormat.json:
+    if fmt is PlanFormat.json:
         from eccr.experiments.matrix_run import status
 
         sys.stdout.write(json.dumps(status(plan), ensure_ascii=False, indent=2) + "\n")
