@@ -36,6 +36,7 @@ DEMO := demo-output
 OMP_NUM_THREADS ?= 1
 
 demo: $(STAMP)
+	rm -rf $(DEMO)
 	OMP_NUM_THREADS=$(OMP_NUM_THREADS) $(BIN)/eccr demo --out $(DEMO)
 
 test: $(STAMP) browser
