@@ -306,3 +306,17 @@ def test_help_renders(command) -> None:
     result = runner.invoke(app, [*command, "--help"])
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output
+
+
+def test_a_matrix_run_equals_eccr_cv_with_its_resolved_config(tmp_path) -> None:
+    out = tmp_path / "out"
+    assert run_cli(str(write_experiment(tmp_path, {"crf": CRF_FAST})), "--out", str(out), "-q").exit_code == 0
+    run = out / "sample" / "crf"
+    result = runner.invoke(app, ["cv", str(SAMPLE_PATH), "--config", str(run / "resolved.yaml"),
+                                 "--out", str(tmp_path / "cv"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    for name in ("predictions.jsonl", "gold.jsonl", "folds.json"):
+        assert (run / name).read_bytes() == (tmp_path / "cv" / name).read_bytes()
+    matrix, cv = (json.loads((d / "summary.json").read_text(encoding="utf-8"))
+                  for d in (run, tmp_path / "cv"))
+    assert matrix["wsm"] == cv["wsm"] and matrix["marker"] == cv["marker"]
