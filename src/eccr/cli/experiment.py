@@ -94,7 +94,7 @@ def print_outcome(outcome: Any) -> None:
     selected = {(run.corpus, run.name) for run in outcome.plan.runs if outcome.plan.cells_of(run)}
     table = Table(title=f"{outcome.ran} cells run, {outcome.skipped} already finished, "
                         f"{len(outcome.failures)} failed")
-    for column in ("corpus", "model", "folds", "wsm F1 mean (SD)", "pooled", "directory"):
+    for column in ("corpus", "model", "folds", "wsm F1 mean (SD)", "pooled"):
         justify = "right" if column in ("folds", "pooled") else "left"
         table.add_column(column, overflow="fold", justify=justify)
     for run in state["runs"]:
@@ -104,9 +104,10 @@ def print_outcome(outcome: Any) -> None:
         table.add_row(
             run["corpus"], run["model"], f"{run['folds_done']}/{run['folds']}",
             f"{f1['mean']:.3f} ({f1['sd']:.3f}) at p={f1['p']}" if f1 else "",
-            f"{f1['pooled']:.3f}" if f1 else "", run["directory"],
+            f"{f1['pooled']:.3f}" if f1 else "",
         )
     console.print(table)
+    console.print(f"run directories: {outcome.plan.out_dir}/<corpus>/<model>", highlight=False)
 
 
 @app.command("run")
