@@ -26,6 +26,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("experiment", "eccr.cli.experiment"),
     ("view", "eccr.cli.view"),
     ("demo", "eccr.cli.demo"),
+    ("doctor", "eccr.cli.doctor"),
 )
 
 app = typer.Typer(

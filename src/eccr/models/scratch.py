@@ -12,7 +12,7 @@ held-out document shapes the vocabulary, so ``eccr cv --model scratch:deberta-v2
 cross-validation of a small transformer on any machine.
 
 >>> sorted(ARCHITECTURES)
-['deberta-v2', 'gpt2', 'gpt_neox', 'llama', 'mistral', 'roberta']
+['bert', 'deberta-v2', 'gpt2', 'gpt_neox', 'llama', 'mistral', 'roberta']
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from eccr.models.base import ModelSpec
 from eccr.models.token_classification import TokenClassificationModel, TokenClassificationOptions
 
 #: Supported architectures (``model_type`` of transformers); encoders first.
-ARCHITECTURES = ("deberta-v2", "roberta", "llama", "mistral", "gpt_neox", "gpt2")
+ARCHITECTURES = ("deberta-v2", "roberta", "bert", "llama", "mistral", "gpt_neox", "gpt2")
 
 #: Accepted spellings of the architectures.
 ALIASES = {"deberta-v3": "deberta-v2", "gpt-neox": "gpt_neox", "neox": "gpt_neox"}
