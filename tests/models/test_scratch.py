@@ -39,7 +39,7 @@ def test_unigram_tokenizer_and_a_decoder(sample_gold) -> None:
 @pytest.mark.parametrize(
     ("spec", "options", "code", "fragment"),
     [
-        ("scratch:bert", {}, "E044", "scratch:<architecture>"),
+        ("scratch:t5", {}, "E044", "scratch:<architecture>"),
         ("scratch", {}, "E044", "scratch:<architecture>"),
         ("scratch:deberta-v2", {"init": "pretrained"}, "E045", "model.options.init"),
         ("scratch:deberta-v2", {"tokenizer": "bpe"}, "E045", "model.options.tokenizer"),
