@@ -312,9 +312,6 @@ class ExperimentPlan:
     extra: ExtraCorpus | None
     source: str | None
 
-    def corpus_dir(self, corpus: str) -> Path:
-        return self.out_dir / corpus
-
     def cells_of(self, run: Run) -> list[Cell]:
         return [cell for cell in self.cells if cell.run is run]
 
