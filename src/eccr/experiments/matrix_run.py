@@ -137,28 +137,36 @@ def check_run_directory(run: Run) -> None:
         )
 
 
+def check_corpus_folds(plan: ExperimentPlan, corpus_name: str) -> None:
+    """Raise ``E152`` when ``OUT/<corpus>/folds.json`` was drawn with another k, seed or validation share."""
+    path = plan.folds_files[corpus_name]
+    experiment = plan.experiment
+    if not path.is_file() or experiment.corpora[corpus_name].folds_file is not None:
+        return
+    folds = read_folds(path)
+    wanted = (experiment.folds, experiment.seed, experiment.validation_fraction)
+    if (folds.k, folds.seed, folds.validation_fraction) != wanted:
+        raise ConfigError(
+            "E152",
+            f"{path} holds {folds.k} folds (seed {folds.seed}, validation {folds.validation_fraction}) "
+            f"but the experiment asks for {wanted[0]} (seed {wanted[1]}, validation {wanted[2]}); "
+            "write to another --out",
+            Location(file=str(path)),
+        )
+
+
 def corpus_folds(plan: ExperimentPlan, corpus_name: str, corpus: Corpus) -> FoldPlan:
     """The corpus's shared folds: ``OUT/<corpus>/folds.json`` if it exists, else drawn (or read) and written.
 
     Raises:
-        ConfigError: ``E152`` when the stored folds were drawn with another k, seed or validation share;
-            ``E047`` (from :func:`~eccr.experiments.folds.read_folds`) when they do not fit the corpus.
+        ConfigError: ``E047`` (from :func:`~eccr.experiments.folds.read_folds`) when stored folds do not fit
+            the corpus.
     """
-    experiment = plan.experiment
     path = plan.folds_files[corpus_name]
-    entry = experiment.corpora[corpus_name]
     if path.is_file():
-        folds = read_folds(path, corpus.ids)
-        wanted = (experiment.folds, experiment.seed, experiment.validation_fraction)
-        if entry.folds_file is None and (folds.k, folds.seed, folds.validation_fraction) != wanted:
-            raise ConfigError(
-                "E152",
-                f"{path} holds {folds.k} folds (seed {folds.seed}, validation {folds.validation_fraction}) "
-                f"but the experiment asks for {wanted[0]} (seed {wanted[1]}, validation {wanted[2]}); "
-                "write to another --out",
-                Location(file=str(path)),
-            )
-        return folds
+        return read_folds(path, corpus.ids)
+    experiment = plan.experiment
+    entry = experiment.corpora[corpus_name]
     if entry.folds_file is not None:
         folds = read_folds(entry.folds_file, corpus.ids)
     else:
@@ -222,11 +230,11 @@ class TimeEstimate:
 class MatrixProgress:
     """A rich progress bar over all selected cells, with the current cell's phase and the time left."""
 
-    def __init__(self, enabled: bool, total: int, done: int, console: Console | None,
+    def __init__(self, enabled: bool, pending: list[Cell], total: int, console: Console | None,
                  estimate: TimeEstimate) -> None:
         self.enabled = enabled
         self.estimate = estimate
-        self.pending: list[Cell] = []
+        self.pending = list(pending)
         self.current: Cell | None = None
         self._started = time.perf_counter()
         if enabled:
@@ -246,7 +254,8 @@ class MatrixProgress:
                 TextColumn("cells"), TimeElapsedColumn(), TextColumn("{task.fields[left]}"),
                 console=self.console,
             )
-            self._task = self._progress.add_task("experiment", total=total, completed=done, left="")
+            self._task = self._progress.add_task("experiment", total=total, completed=total - len(pending),
+                                                 left="")
 
     @contextmanager
     def running(self) -> Any:
@@ -403,8 +412,8 @@ def write_status(plan: ExperimentPlan) -> Path:
     return path
 
 
-def _initial_estimate(plan: ExperimentPlan) -> tuple[TimeEstimate, list[Cell], int]:
-    """Timings of finished cells (from earlier runs too), the pending selected cells, the finished count."""
+def _initial_estimate(plan: ExperimentPlan) -> tuple[TimeEstimate, list[Cell]]:
+    """Timings of finished cells (from earlier runs too), and the selected cells still to run."""
     estimate = TimeEstimate()
     for run in plan.runs:
         for fold_dir in run.directory.glob("fold-*"):
@@ -413,8 +422,7 @@ def _initial_estimate(plan: ExperimentPlan) -> tuple[TimeEstimate, list[Cell], i
                 suffix = fold_dir.name.removeprefix("fold-")
                 if suffix.isdigit():
                     estimate.add(Cell(run, int(suffix)), state.wall_s)
-    pending = [cell for cell in plan.cells if not fold_finished(cell.directory)]
-    return estimate, pending, len(plan.cells) - len(pending)
+    return estimate, [cell for cell in plan.cells if not fold_finished(cell.directory)]
 
 
 def load_plan_corpus(plan: ExperimentPlan, name: str) -> Corpus:
@@ -427,18 +435,21 @@ def run_plan(plan: ExperimentPlan, *, progress: bool = True, console: Console | 
 
     Raises:
         ConfigError: ``E152`` before anything runs when a run directory or a corpus's ``folds.json`` holds
-            another configuration; reading errors of the corpora (a missing file is ``E043``).
+            another configuration; reading errors of the corpora (a missing file is ``E043``) and ``E047``
+            when stored folds do not fit a corpus.
     """
     from eccr.atomic import atomic_write_text
 
+    for corpus_name in plan.experiment.corpora:
+        if plan.runs_of(corpus_name):
+            check_corpus_folds(plan, corpus_name)
     for run in plan.runs:
         if plan.cells_of(run):
             check_run_directory(run)
     plan.out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(plan.out_dir / EXPERIMENT_FILE, plan.to_yaml())
-    estimate, pending, done = _initial_estimate(plan)
-    bar = MatrixProgress(progress, len(plan.cells), done, console, estimate)
-    bar.pending = list(pending)
+    estimate, pending = _initial_estimate(plan)
+    bar = MatrixProgress(progress, pending, len(plan.cells), console, estimate)
     failures: list[CellFailure] = []
     results: dict[str, CVResult] = {}
     extra: Corpus | None = None
