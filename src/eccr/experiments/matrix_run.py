@@ -56,6 +56,7 @@ from eccr.experiments.runner import (
     load_fold_result,
     read_corpus_config,
     run_fold,
+    warn_if_no_spans,
 )
 
 if TYPE_CHECKING:
@@ -460,6 +461,7 @@ def run_plan(plan: ExperimentPlan, *, progress: bool = True, console: Console | 
                 if not runs:
                     continue
                 corpus = load_corpus(plan, corpus_name)
+                warn_if_no_spans(corpus, f"corpus {corpus_name!r}: cross-validating")
                 folds = corpus_folds(plan, corpus_name, corpus)
                 for run in runs:
                     prepare_run(run, folds)
