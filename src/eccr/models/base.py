@@ -7,7 +7,9 @@ cross-validation, ``eccr predict`` and serving only talk to this interface.
 Model specs (``--model`` on the command line):
 
 * ``crf`` / ``dict`` — classical baselines;
-* ``hf:<hub-id-or-local-path>`` — token classification with any HF encoder or decoder.
+* ``hf:<hub-id-or-local-path>`` — token classification with any HF encoder or decoder;
+* ``spacy:<package|path|language>`` — spaCy ``ner``/``spancat`` (:mod:`eccr.models.spacy_pipeline`);
+* ``ensemble`` — several models combined per character (:mod:`eccr.models.ensemble`).
 
 A saved model is a directory holding ``eccr-model.json`` (``{"kind": ..., "options": {...}, "labels": [...],
 "eccr_version": ...}``) and whatever weights the kind needs (safetensors for neural models), so
@@ -166,7 +168,18 @@ def _builtin_registrations() -> None:
 
         return TokenClassificationModel
 
-    for kind, loader in (("crf", crf), ("dict", gazetteer), ("hf", hf)):
+    def spacy() -> type[ConceptModel]:
+        from eccr.models.spacy_pipeline import SpacyModel
+
+        return SpacyModel
+
+    def ensemble() -> type[ConceptModel]:
+        from eccr.models.ensemble import EnsembleModel
+
+        return EnsembleModel
+
+    builtin = (("crf", crf), ("dict", gazetteer), ("hf", hf), ("spacy", spacy), ("ensemble", ensemble))
+    for kind, loader in builtin:
         _REGISTRY.setdefault(kind, loader)
 
 
