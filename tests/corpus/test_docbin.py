@@ -171,3 +171,18 @@ def test_medtxt_round_trip(medtxt_corpus, tmp_path, capsys):
 
     ents = sum(len(d.ents) for d in DocBin().from_disk(path).get_docs(Vocab()))
     assert ents == spans - len(report)
+
+
+def test_convert_cli_writes_docbin_and_prints_the_aligned_fraction(tmp_path):
+    from typer.testing import CliRunner
+
+    from eccr.cli.main import app
+    from eccr.data import SAMPLE_PATH
+
+    out = tmp_path / "sample.spacy"
+    result = CliRunner().invoke(
+        app, ["convert", str(SAMPLE_PATH), str(out), "--write-option", "split_mode=A"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "(docbin)" in result.output and "align to spaCy tokens (ja, Sudachi split mode A)" in result.output
+    assert read_corpus(out) == read_corpus(SAMPLE_PATH)

@@ -162,3 +162,34 @@ def test_cv_end_to_end_through_the_cli(tmp_path):
     assert result.exit_code == 0, result.output
     assert (tmp_path / "run" / "predictions.jsonl").is_file()
     assert load_model(tmp_path / "run" / "fold-1" / "model").kind == "spacy"
+
+
+def test_diagnose_tokenizer_reports_a_spacy_segmentation(sample_gold, tmp_path):
+    """``eccr diagnose-tokenizer --tokenizer spacy:ja --split-mode A``: invariants and ceiling."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from eccr.cli.main import app
+    from eccr.data import SAMPLE_PATH
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "diagnose-tokenizer",
+            str(SAMPLE_PATH),
+            "--from",
+            "inline",
+            "--tokenizer",
+            "spacy:ja",
+            "--split-mode",
+            "A",
+            "--format",
+            "json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["tokenizer"] == "spacy:ja (ja, Sudachi split mode A)"
+    assert data["invariants"]["ok"] and data["ceiling"]["tokens"] > 0
+    assert 0.9 < data["ceiling"]["wsm"]["1"]["f1"] <= 1.0
