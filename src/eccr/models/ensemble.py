@@ -117,11 +117,12 @@ class EnsembleModel(ConceptModel):
             model.fit(train, validation, run_dir=member_dir)
             members.append(model)
         self._set_members(members)
+        trained_labels = sorted({s.label for d in train for s in d.spans})
+        self.labels = trained_labels or list(dict.fromkeys(label for m in members for label in m.labels))
 
     def _set_members(self, members: list[ConceptModel]) -> None:
         """Adopt trained members; the saved options then describe them as spec + resolved options."""
         self.members = members
-        self.labels = list(dict.fromkeys(label for m in members for label in m.labels))
         resolved = [MemberOptions(spec=str(m.spec), options=dict(m.options)) for m in members]
         self.opts = self.opts.model_copy(update={"members": resolved})
         self.options = self.opts.model_dump(mode="json", exclude_none=True)
@@ -142,7 +143,7 @@ class EnsembleModel(ConceptModel):
             predictions = member.predict_documents(documents)
             out.append(
                 [
-                    CharScores.from_spans(spans, len(doc.text), _labels(spans, member.labels))
+                    CharScores.from_spans(spans, len(doc.text), _labels(spans))
                     for doc, spans in zip(documents, predictions, strict=True)
                 ]
             )
@@ -175,9 +176,9 @@ class EnsembleModel(ConceptModel):
         self._set_members(members)
 
 
-def _labels(spans: Sequence[Span], known: Sequence[str]) -> tuple[str, ...]:
-    """The member's labels plus any label it predicted without declaring it."""
-    return tuple(dict.fromkeys([*known, *(s.label for s in spans)]))
+def _labels(spans: Sequence[Span]) -> tuple[str, ...]:
+    """The labels of ``spans``, first seen first (a member votes only for labels it predicted)."""
+    return tuple(dict.fromkeys(s.label for s in spans))
 
 
 def combine_predictions(
@@ -210,7 +211,6 @@ def combine_predictions(
                 "the systems' predictions are not of the same documents in the same order",
                 Location(doc_id=doc.id),
             )
-        labels = tuple(dict.fromkeys(s.label for o in others for s in o.spans))
-        scores = [CharScores.from_spans(o.spans, len(doc.text), labels) for o in others]
+        scores = [CharScores.from_spans(o.spans, len(doc.text), _labels(o.spans)) for o in others]
         combined.append(doc.with_spans(average(scores).to_spans(threshold)))
     return combined

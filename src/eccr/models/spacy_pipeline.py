@@ -118,6 +118,8 @@ class SpacyModel(ConceptModel):
         self.opts = parse_options(SpacyOptions, options)
         super().__init__(spec, self.opts.model_dump(mode="json"))
         self.nlp: Any = None
+        #: how the training spans mapped onto tokens (set by :meth:`initialize`)
+        self.alignment: AlignmentSummary | None = None
 
     # --- configuration ------------------------------------------------------------------------------
     @property
@@ -271,7 +273,8 @@ class SpacyModel(ConceptModel):
         work = Path(tempfile.mkdtemp(prefix="eccr-spacy-"))
         try:
             nlp = self.initialize(train, validation, work)
-            summary: AlignmentSummary = self.alignment
+            summary = self.alignment
+            assert summary is not None
             out = sys.stderr if self.opts.progress else io.StringIO()
             out.write(f"spaCy {self.spec}: {summary.describe()}\n")
             (work / "output").mkdir()
