@@ -22,8 +22,10 @@ the paired comparison of the best system against the CRF (:func:`eccr.experiment
 ``eccr compare``). Timings are measured in one run, one model after the other, on a shared machine: compare
 ratios, not absolute seconds.
 
-spaCy training is capped for bounded time (``--max-steps``, default 600 steps, evaluation every 100 steps,
-patience 300 steps); the spaCy defaults are 2,000 steps. Threads are limited to ``--threads`` (default 1).
+spaCy training is capped for bounded time (``--max-steps``, default 150 steps, evaluation every 50 steps,
+patience two thirds of the steps); eccr's ``spacy:`` default is 2,000 steps. Threads are limited to
+``--threads`` (default 1). A model whose complete run directory (same model options, same folds) is already
+under ``--out`` is read back instead of trained again, so an interrupted benchmark resumes.
 
 Usage::
 
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import os
 import sys
 import time
@@ -56,11 +59,11 @@ def model_configs(max_steps: int) -> dict[str, tuple[str, dict]]:
         "patience": max(1, max_steps // 2),
         "progress": False,
     }
-    return {
+    return {  # cheapest first, so an interrupted run still has the most figures
         "crf": ("crf", {}),
+        "spacy-ner-blank": ("spacy:ja", dict(capped)),
         "spacy-ner-ginza": ("spacy:ja_ginza", dict(capped)),
         "spacy-spancat-ginza": ("spacy:ja_ginza", {**capped, "component": "spancat"}),
-        "spacy-ner-blank": ("spacy:ja", dict(capped)),
     }
 
 
@@ -78,6 +81,7 @@ def fmt(values: list[float]) -> str:
 
 
 def run_models(corpus, plan, names, configs, out: Path) -> dict[str, dict]:
+    """Cross-validate each model on ``plan`` (a finished run of the same model and folds is reused)."""
     from eccr.experiments.config import resolve_config
     from eccr.experiments.runner import cross_validate
 
@@ -86,22 +90,62 @@ def run_models(corpus, plan, names, configs, out: Path) -> dict[str, dict]:
         spec, options = configs[name]
         config = resolve_config({"model": {"spec": spec, "options": options}, "p": list(P_VALUES)})
         started = time.perf_counter()
+        reused = _finished_run(corpus, plan, config, out / name)
+        if reused is not None:
+            results[name] = reused
+            print(f"  {name}: reusing {out / name}", file=sys.stderr, flush=True)
+            continue
         print(f"  {name}: cv …", file=sys.stderr, flush=True)
         result = cross_validate(corpus, config, out / name, plan=plan, progress=False)
-        results[name] = {
-            "dir": out / name,
-            "folds": [f.predictions for f in result.folds],
-            "f1": {p: [f.report.wsm[p].f1 for f in result.folds] for p in P_VALUES},
-            "fit_s": [f.fit_s for f in result.folds],
-            "docs_per_s": sum(f.n_test for f in result.folds)
-            / max(1e-9, sum(f.predict_s for f in result.folds)),
-        }
-        print(
-            f"  {name}: wsm F1 p=1 {fmt(results[name]['f1'][1.0])} in {time.perf_counter() - started:.0f} s",
-            file=sys.stderr,
-            flush=True,
+        results[name] = _summary(
+            out / name,
+            [f.predictions for f in result.folds],
+            [f.report for f in result.folds],
+            [f.fit_s for f in result.folds],
+            [f.predict_s for f in result.folds],
+            [f.n_test for f in result.folds],
         )
+        f1 = fmt(results[name]["f1"][1.0])
+        took = time.perf_counter() - started
+        print(f"  {name}: wsm F1 p=1 {f1} in {took:.0f} s", file=sys.stderr, flush=True)
     return results
+
+
+def _summary(directory, predictions, reports, fit_s, predict_s, n_test) -> dict:
+    return {
+        "dir": directory,
+        "folds": predictions,
+        "f1": {p: [r.wsm[p].f1 for r in reports] for p in P_VALUES},
+        "fit_s": fit_s,
+        "docs_per_s": sum(n_test) / max(1e-9, sum(predict_s)),
+    }
+
+
+def _finished_run(corpus, plan, config, directory: Path) -> dict | None:
+    """The figures of a complete earlier run in ``directory`` with this model config and these folds."""
+    import yaml
+
+    from eccr.corpus.io import read_corpus
+    from eccr.experiments.folds import read_folds
+    from eccr.metrics import score
+
+    if not (directory / "summary.json").is_file():
+        return None
+    resolved = yaml.safe_load((directory / "resolved.yaml").read_text(encoding="utf-8"))
+    same_model = resolved["model"] == config.model_dump(mode="json")["model"]
+    if not same_model or read_folds(directory / "folds.json").folds != plan.folds:
+        return None
+    predictions, reports, fit_s, predict_s, n_test = [], [], [], [], []
+    for fold in plan.folds:
+        fold_dir = directory / f"fold-{fold.index}"
+        info = json.loads((fold_dir / "fold.json").read_text(encoding="utf-8"))
+        predicted = read_corpus(fold_dir / "predictions.jsonl")
+        predictions.append(predicted)
+        reports.append(score(corpus.subset(fold.test), predicted, p=P_VALUES))
+        fit_s.append(info["fit_s"])
+        predict_s.append(info["predict_s"])
+        n_test.append(info["n_test"])
+    return _summary(directory, predictions, reports, fit_s, predict_s, n_test)
 
 
 def run_ensembles(corpus, plan, results: dict[str, dict], out: Path) -> dict[str, dict]:
@@ -160,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", choices=sorted(CORPORA), action="append", help="default: both")
     parser.add_argument("--model", action="append", help="model names (default: all)")
-    parser.add_argument("--max-steps", type=int, default=600, help="spaCy max_steps per fold (default 600)")
+    parser.add_argument("--max-steps", type=int, default=150, help="spaCy max_steps per fold (default 150)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "offline-models")
     args = parser.parse_args(argv)
