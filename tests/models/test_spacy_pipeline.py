@@ -52,7 +52,8 @@ def test_blank_pipeline_overfits_its_training_documents(tiny_spacy):
 def test_saved_directory_predicts_the_same(tiny_spacy, sample_gold):
     model, directory, _, _ = tiny_spacy
     assert (directory / "pipeline" / "config.cfg").is_file()
-    assert not list(directory.rglob("*.pkl")) and not list(directory.rglob("*.pickle"))
+    suffixes = {p.suffix for p in directory.rglob("*") if p.is_file()}
+    assert not suffixes & {".pkl", ".pickle", ".bin", ".pt"}  # nothing a model directory refuses
     loaded = load_model(directory)
     test = list(sample_gold[30:])
     assert loaded.predict_documents(test) == model.predict_documents(test)
@@ -193,3 +194,15 @@ def test_diagnose_tokenizer_reports_a_spacy_segmentation(sample_gold, tmp_path):
     assert data["tokenizer"] == "spacy:ja (ja, Sudachi split mode A)"
     assert data["invariants"]["ok"] and data["ceiling"]["tokens"] > 0
     assert 0.9 < data["ceiling"]["wsm"]["1"]["f1"] <= 1.0
+
+
+def test_lookup_tables_survive_without_a_bin_file(tiny_spacy, tmp_path):
+    """spaCy's ``lookups.bin`` is a refused suffix in model directories; the tables travel as msgpack."""
+    model, _, _, _ = tiny_spacy
+    model.nlp.vocab.lookups.add_table("eccr_test", {"咳嗽": "がいそう"})
+    try:
+        directory = model.save(tmp_path / "with-lookups")
+    finally:
+        model.nlp.vocab.lookups.remove_table("eccr_test")
+    assert (directory / "lookups.msgpack").is_file() and not list(directory.rglob("*.bin"))
+    assert load_model(directory).nlp.vocab.lookups.get_table("eccr_test")["咳嗽"] == "がいそう"

@@ -25,7 +25,8 @@ the ceiling of a segmentation on a corpus.
 Predicted spans come from ``doc.ents``, or for ``spancat`` from ``doc.spans`` resolved to non-overlapping
 spans (highest score first), so every kind predicts the same shape. A saved model directory holds the
 spaCy pipeline under ``pipeline/`` (``config.cfg``, ``meta.json`` and msgpack/NumPy binaries — no pickle),
-loadable by ``spacy.load`` on its own.
+loadable by ``spacy.load`` on its own, and any lookup tables as ``lookups.msgpack`` (spaCy's own name for
+them, ``lookups.bin``, is a suffix model directories refuse).
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from eccr.models.base import ConceptModel, ModelSpec, parse_options
 
 PIPELINE_DIR = "pipeline"
 ALIGNMENT_FILE = "spacy-alignment.json"
+LOOKUPS_FILE = "lookups.msgpack"
 #: The span group spancat writes to.
 SPANS_KEY = "sc"
 
@@ -337,8 +339,17 @@ class SpacyModel(ConceptModel):
 
     # --- persistence ---------------------------------------------------------------------------------
     def save_weights(self, directory: Path) -> None:
+        """``nlp.to_disk`` into ``pipeline/``, its lookup tables (if any) apart as ``lookups.msgpack``.
+
+        spaCy names its lookup tables ``vocab/lookups.bin``, a suffix model directories refuse (torch pickles
+        use it too); they are msgpack, written under a name that says so (Japanese pipelines have none).
+        """
+        from eccr.atomic import atomic_write_bytes
+
         self._component()
-        self.nlp.to_disk(directory / PIPELINE_DIR)
+        self.nlp.to_disk(directory / PIPELINE_DIR, exclude=["lookups"])
+        if self.nlp.vocab.lookups.tables:
+            atomic_write_bytes(directory / LOOKUPS_FILE, self.nlp.vocab.lookups.to_bytes())
 
     def load_weights(self, directory: Path) -> None:
         path = directory / PIPELINE_DIR
@@ -349,6 +360,8 @@ class SpacyModel(ConceptModel):
                 Location(file=str(directory)),
             )
         self.nlp = load_pipeline(str(path))
+        if (directory / LOOKUPS_FILE).is_file():
+            self.nlp.vocab.lookups.from_bytes((directory / LOOKUPS_FILE).read_bytes())
         if self.opts.component not in self.nlp.pipe_names:
             raise ModelError(
                 "E062",
