@@ -23,7 +23,7 @@ the paired comparison of the best system against the CRF (:func:`eccr.experiment
 ratios, not absolute seconds.
 
 spaCy training is capped for bounded time (``--max-steps``, default 150 steps, evaluation every 50 steps,
-patience two thirds of the steps); eccr's ``spacy:`` default is 2,000 steps. Threads are limited to
+the best evaluated checkpoint kept); eccr's ``spacy:`` default is 2,000 steps. Threads are limited to
 ``--threads`` (default 1). A model whose complete run directory (same model options, same folds) is already
 under ``--out`` is read back instead of trained again, so an interrupted benchmark resumes.
 
@@ -55,8 +55,8 @@ P_VALUES = (1.0, 100.0)
 def model_configs(max_steps: int) -> dict[str, tuple[str, dict]]:
     capped = {
         "max_steps": max_steps,
-        "eval_frequency": max(1, min(100, max_steps)),
-        "patience": max(1, max_steps // 2),
+        "eval_frequency": max(1, min(50, max_steps)),
+        "patience": max_steps,  # the cap decides; the best evaluated checkpoint is kept
         "progress": False,
     }
     return {  # cheapest first, so an interrupted run still has the most figures

@@ -90,6 +90,9 @@ def test_spec_needs_a_source_and_options_are_checked():
     with pytest.raises(ConfigError) as err:
         create_model("spacy:ja", {"max_step": 10})
     assert err.value.code == "E045" and "max_step" in err.value.message
+    with pytest.raises(ConfigError) as err:  # would stop before the second evaluation
+        create_model("spacy:ja", {"eval_frequency": 100, "patience": 75})
+    assert err.value.code == "E045" and "patience" in err.value.message
 
 
 def test_missing_package_is_an_error_not_a_download(sample_gold):

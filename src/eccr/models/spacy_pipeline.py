@@ -41,7 +41,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from eccr.corpus.docbin import (
     AlignmentSummary,
@@ -103,6 +103,15 @@ class SpacyOptions(BaseModel):
     max_span_tokens: int | None = Field(None, ge=1)
     threshold: float = Field(0.5, gt=0, lt=1)
     progress: bool = True
+
+    @model_validator(mode="after")
+    def _patience_spans_an_evaluation(self) -> SpacyOptions:
+        """spaCy checks patience every step: one shorter than ``eval_frequency`` stops before the second
+        evaluation and keeps the untrained step-0 checkpoint."""
+        if 0 < self.patience < self.eval_frequency:
+            raise ValueError(f"patience ({self.patience} steps) must be 0 (off) or at least eval_frequency "
+                             f"({self.eval_frequency}), or training stops before it is evaluated twice")
+        return self
 
 
 class SpacyModel(ConceptModel):
