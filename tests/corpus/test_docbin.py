@@ -48,6 +48,9 @@ def test_unaligned_span_is_reported_counted_and_kept(tmp_path):
 
     [spacy_doc] = DocBin().from_disk(tmp_path / "c.spacy").get_docs(Vocab())
     assert [(e.start_char, e.end_char) for e in spacy_doc.ents] == [(13, 15)]
+    # the token under the unaligned concept is missing ("-"), not outside: spaCy must not learn it as O
+    assert {t.text: t.ent_iob_ for t in spacy_doc}["ヘコンサルト"] == ""
+    assert {t.text: t.ent_iob_ for t in spacy_doc}["当科"] == "O"
     assert read(tmp_path / "c.spacy", ProblemReport()) == docs
 
 

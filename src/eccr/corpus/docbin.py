@@ -10,8 +10,10 @@ Concepts go to ``doc.ents`` (spaCy ``ner``; overlapping spans are ``E012``) or, 
 ``doc.spans[spans_key]`` (``spancat``; overlap allowed). A span whose ends do not fall on token boundaries
 cannot be an entity (spaCy's W030 problem). It is **never dropped silently**:
 
-* ``alignment_mode="strict"`` (default): it stays out of the spaCy annotation, is recorded as a warning
-  ``E181`` naming the document and offsets, and is kept in eccr's record (below), so eccr reads it back;
+* ``alignment_mode="strict"`` (default): it stays out of the spaCy annotation — its tokens are marked
+  *missing* (spaCy's ``-``), so ``spacy train`` does not learn the concept as "no entity" — is recorded as
+  a warning ``E181`` naming the document and offsets, and is kept in eccr's record (below), so eccr reads
+  it back;
 * ``"expand"`` / ``"contract"``: it is snapped outwards/inwards to token boundaries (spaCy's
   ``Doc.char_span`` modes) and written so; the change is recorded as ``E181`` too (a span that contracts to
   nothing stays unaligned).
@@ -258,6 +260,7 @@ def to_doc(
             Location(file=file, doc_id=document.id, offset=at),
         )
     written, unaligned, with_attrs = [], [], []
+    off_tokens: list[Span] = []  # the unaligned concepts themselves
     for span in document.spans:
         if summary is not None:
             summary.spans += 1
@@ -268,6 +271,7 @@ def to_doc(
             if token_span is not None and len(token_span) == 0:
                 token_span = None
         if token_span is None:
+            off_tokens.append(span)
             unaligned.append(_span_record(span))
             if summary is not None:
                 summary.unaligned.append((document.id, span))
@@ -280,7 +284,7 @@ def to_doc(
         if span.attrs:
             with_attrs.append([token_span.start_char, token_span.end_char, span.label, dict(span.attrs)])
     if spans_key is None:
-        _set_entities(doc, written, document, file)
+        _set_entities(doc, written, off_tokens, document, file)
     else:
         doc.spans[spans_key] = written
     doc.user_data[RECORD_KEY] = {
@@ -293,10 +297,22 @@ def to_doc(
     return doc
 
 
-def _set_entities(doc: Doc, spans: list[Any], document: Document, file: str | None) -> None:
-    """``doc.ents = spans``; spans that became overlapping by snapping are an ``E012`` naming them."""
+def _set_entities(doc: Doc, spans: list[Any], unaligned: list[Span], document: Document, file: str | None
+                  ) -> None:
+    """Entities ``spans``; the tokens under an unaligned concept are *missing*, every other token outside.
+
+    Missing (spaCy's ``-``), not outside: ``spacy train`` must not learn an annotated concept as "no entity".
+    Spans that became overlapping by snapping are an ``E012`` naming them.
+    """
+    covered = {i for s in spans for i in range(s.start, s.end)}
+    missing = []
+    for span in unaligned:
+        region = doc.char_span(span.start, span.end, alignment_mode="expand")
+        if region is not None and len(region) and not covered & set(range(region.start, region.end)):
+            missing.append(region)
+            covered.update(range(region.start, region.end))
     try:
-        doc.ents = spans
+        doc.set_ents(spans, missing=missing, default="outside")
     except ValueError:
         from eccr.errors import SpanError
 
