@@ -191,7 +191,7 @@ class SpacyModel(ConceptModel):
         has_vectors = source_config is not None and opts.vectors
         if sourced:
             tok2vec: dict[str, Any] = {"source": self.source}
-            width = int(source_config["components"]["tok2vec"]["model"]["encode"]["width"])
+            width = _tok2vec_width(source_config)
         else:
             tok2vec = {"factory": "tok2vec", "model": _new_tok2vec(opts.width, opts.depth, has_vectors)}
             width = opts.width
@@ -216,34 +216,9 @@ class SpacyModel(ConceptModel):
                 name: {"@readers": "spacy.Corpus.v1", "path": f"${{paths.{name}}}", "max_length": 0}
                 for name in ("train", "dev")
             },
-            "training": {
-                "seed": opts.seed,
-                "gpu_allocator": None,
-                "dropout": opts.dropout,
-                "max_steps": opts.max_steps,
-                "max_epochs": 0,
-                "eval_frequency": opts.eval_frequency,
-                "patience": opts.patience,
-                "frozen_components": [],
-                "annotating_components": [],
-                "train_corpus": "corpora.train",
-                "dev_corpus": "corpora.dev",
-                "optimizer": {"@optimizers": "Adam.v1", "learn_rate": opts.learning_rate},
-                "batcher": {
-                    "@batchers": "spacy.batch_by_words.v1",
-                    "discard_oversize": False,
-                    "tolerance": 0.2,
-                    "size": {
-                        "@schedules": "compounding.v1",
-                        "start": min(100, opts.batch_words),
-                        "stop": opts.batch_words,
-                        "compound": 1.001,
-                    },
-                },
-                "logger": {"@loggers": "spacy.ConsoleLogger.v1", "progress_bar": False},
-                "score_weights": {score: 1.0},
-            },
-            "initialize": {"vectors": self.source if has_vectors else None},
+            "training": _training_block(opts, score),
+            # a sourced tok2vec gets the vectors it was trained with, whatever ``vectors`` says
+            "initialize": {"vectors": self.source if has_vectors or sourced else None},
         }
         return Config(config)
 
@@ -406,6 +381,47 @@ def spacy_tokenizer(pipeline: str, split_mode: SplitMode | None = None) -> tuple
         )
 
     return nlp, aligner, f"spacy:{pipeline} ({describe_tokenizer(nlp)})"
+
+
+def _training_block(opts: SpacyOptions, score: str) -> dict[str, Any]:
+    """spaCy's ``[training]`` section: Adam, words-per-batch compounding, early stopping on ``score``."""
+    return {
+        "seed": opts.seed,
+        "gpu_allocator": None,
+        "dropout": opts.dropout,
+        "max_steps": opts.max_steps,
+        "max_epochs": 0,
+        "eval_frequency": opts.eval_frequency,
+        "patience": opts.patience,
+        "frozen_components": [],
+        "annotating_components": [],
+        "train_corpus": "corpora.train",
+        "dev_corpus": "corpora.dev",
+        "optimizer": {"@optimizers": "Adam.v1", "learn_rate": opts.learning_rate},
+        "batcher": {
+            "@batchers": "spacy.batch_by_words.v1",
+            "discard_oversize": False,
+            "tolerance": 0.2,
+            "size": {
+                "@schedules": "compounding.v1",
+                "start": min(100, opts.batch_words),
+                "stop": opts.batch_words,
+                "compound": 1.001,
+            },
+        },
+        "logger": {"@loggers": "spacy.ConsoleLogger.v1", "progress_bar": False},
+        "score_weights": {score: 1.0},
+    }
+
+
+def _tok2vec_width(config: Any) -> int:
+    """The output width of a pipeline's ``tok2vec`` (what a listener must declare)."""
+    try:
+        model = config.interpolate()["components"]["tok2vec"]["model"]
+        return int(model["encode"]["width"] if "encode" in model else model["width"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise ConfigError("E184", f"cannot tell the width of the source pipeline's tok2vec ({err!r}); "
+                          "set model.options.tok2vec=new") from None
 
 
 def _new_tok2vec(width: int, depth: int, static_vectors: bool) -> dict[str, Any]:
