@@ -32,7 +32,7 @@ stem>-<n:04d>`` with the spans of its annotation. Reading needs no model: the st
 >>> spans = [Span(0, 2, "d", {"certainty": "positive"}), Span(3, 5, "d")]
 >>> doc = Document("d1", "発熱と咳嗽を認めた。", spans)
 >>> write([doc], path)
-'2 of 2 spans (100.00%) align to spaCy tokens (ja, Sudachi split mode C)'
+'2 of 2 spans (100.00%) align to spaCy tokens (ja, Sudachi split mode A)'
 >>> read(path, ProblemReport()) == [doc]
 True
 """
@@ -159,11 +159,11 @@ def pipeline_config(name_or_path: str) -> Any:
 
 
 def describe_tokenizer(nlp: Language) -> str:
-    """``ja, Sudachi split mode C`` — the pipeline's language and, for Japanese, its split mode."""
+    """``ja, Sudachi split mode A`` — the pipeline's language and, for Japanese, its split mode."""
     mode = getattr(nlp.tokenizer, "split_mode", "unset")
     if nlp.lang != "ja":
         return nlp.lang
-    return f"ja, Sudachi split mode {mode or 'C'}"  # SudachiPy's default is C
+    return f"ja, Sudachi split mode {mode or 'A'}"  # spaCy's Japanese tokenizer defaults to A
 
 
 # --- Document -> Doc -----------------------------------------------------------------------------------

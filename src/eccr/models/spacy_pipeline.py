@@ -68,7 +68,7 @@ class SpacyOptions(BaseModel):
     Attributes:
         component: ``ner`` (``doc.ents``) or ``spancat`` (scored candidates, resolved to non-overlapping).
         split_mode: Sudachi split mode A/B/C of the Japanese tokenizer (default: the source pipeline's; GiNZA
-            and blank ``ja`` use C).
+            uses C, blank ``ja`` spaCy's default A).
         tok2vec: ``source`` (the source pipeline's pretrained tok2vec; a blank pipeline has none, so a new
             one is built) or ``new``.
         vectors: use the source pipeline's static word vectors in a new tok2vec (a sourced tok2vec always
