@@ -111,6 +111,24 @@ def run_models(corpus, plan, names, configs, out: Path) -> dict[str, dict]:
     return results
 
 
+def run_folds(corpus, plan, names, configs, out: Path, indices: list[int]) -> None:
+    """Run only the folds ``indices`` of each model into ``out/<model>`` (``cross_validate``'s layout)."""
+    from eccr.experiments.config import resolve_config
+    from eccr.experiments.runner import run_fold
+
+    for name in names:
+        spec, options = configs[name]
+        config = resolve_config({"model": {"spec": spec, "options": options}, "p": list(P_VALUES)})
+        config.write(out / name)
+        plan.write(out / name / "folds.json")
+        for fold in plan.folds:
+            if fold.index in indices and not (out / name / f"fold-{fold.index}" / "fold.json").is_file():
+                print(f"  {name}: fold {fold.index} …", file=sys.stderr, flush=True)
+                result = run_fold(corpus, fold, config, out / name / f"fold-{fold.index}")
+                print(f"  {name}: fold {fold.index} wsm F1 p=1 {result.report.wsm[1.0].f1:.3f}",
+                      file=sys.stderr, flush=True)
+
+
 def _summary(directory, predictions, reports, fit_s, predict_s, n_test) -> dict:
     return {
         "dir": directory,
@@ -122,14 +140,18 @@ def _summary(directory, predictions, reports, fit_s, predict_s, n_test) -> dict:
 
 
 def _finished_run(corpus, plan, config, directory: Path) -> dict | None:
-    """The figures of a complete earlier run in ``directory`` with this model config and these folds."""
+    """The figures of an earlier run in ``directory`` with this model config and these folds, every fold done.
+
+    The folds may come from one ``cross_validate`` or from several ``--only-folds`` processes.
+    """
     import yaml
 
     from eccr.corpus.io import read_corpus
     from eccr.experiments.folds import read_folds
     from eccr.metrics import score
 
-    if not (directory / "summary.json").is_file():
+    done = [directory / f"fold-{fold.index}" / "fold.json" for fold in plan.folds]
+    if not (directory / "resolved.yaml").is_file() or not all(path.is_file() for path in done):
         return None
     resolved = yaml.safe_load((directory / "resolved.yaml").read_text(encoding="utf-8"))
     same_model = resolved["model"] == config.model_dump(mode="json")["model"]
@@ -206,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", action="append", help="model names (default: all)")
     parser.add_argument("--max-steps", type=int, default=150, help="spaCy max_steps per fold (default 150)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--only-folds", help="run just these folds of each model (e.g. 3,4), for parallel "
+                        "processes on one --out; a later run without it reuses them")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "offline-models")
     args = parser.parse_args(argv)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -232,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
         out.mkdir(parents=True, exist_ok=True)
         plan.write(out / "folds.json")
         print(f"{corpus_name}: {len(corpus)} documents", file=sys.stderr, flush=True)
+        if args.only_folds:
+            run_folds(corpus, plan, names, configs, out, [int(k) for k in args.only_folds.split(",")])
+            continue
         results = run_models(corpus, plan, names, configs, out)
         ensembles = run_ensembles(corpus, plan, results, out) if len(results) >= 2 else {}
         rows = {**results, **ensembles}
