@@ -152,3 +152,42 @@ def test_combine_predictions_refuses_different_documents():
     assert err.value.code == "E185"
     with pytest.raises(ConfigError):
         combine_predictions([a])
+
+
+@pytest.mark.slow
+def test_eccr_cv_with_an_ensemble_of_crf_and_spacy(tmp_path):
+    """``eccr cv --model ensemble`` end to end: members from --set, a run directory, fold models that load."""
+    pytest.importorskip("spacy", reason="spaCy is not installed (pip install 'eccr[spacy]')")
+    from typer.testing import CliRunner
+
+    from eccr.cli.main import app
+    from eccr.data import SAMPLE_PATH
+
+    members = (
+        "model.options.members=[{spec: crf, options: {max_iterations: 10}}, "
+        '{spec: "spacy:ja", options: {width: 16, depth: 1, max_steps: 10, eval_frequency: 10, '
+        "progress: false}}, dict]"
+    )
+    result = CliRunner().invoke(
+        app,
+        [
+            "cv",
+            str(SAMPLE_PATH),
+            "--from",
+            "inline",
+            "--model",
+            "ensemble",
+            "--set",
+            members,
+            "--folds",
+            "2",
+            "--save-models",
+            "--quiet",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    model = load_model(tmp_path / "run" / "fold-1" / "model")
+    assert [m.kind for m in model.members] == ["crf", "spacy", "dict"]
+    assert (tmp_path / "run" / "predictions.jsonl").is_file()
