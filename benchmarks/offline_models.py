@@ -18,9 +18,11 @@
 
 Printed (and written to ``OUT/results.md``): wsm F1 at p = 1 and 100, mean (SD) over folds; mean training
 time per fold; documents per second at prediction (test documents / prediction wall time, model loaded);
-the paired comparison of the best system against the CRF (:func:`eccr.experiments.runs.compare_runs`, as
-``eccr compare``). Timings are measured in one run, one model after the other, on a shared machine: compare
-ratios, not absolute seconds.
+the paired comparison of the best system against the CRF — or, when the CRF is the best, of the best
+other complete row (:func:`eccr.experiments.runs.compare_runs`, as ``eccr compare``). With
+``--report-only`` nothing is trained: rows of models with unfinished folds are marked "k of 5" and come with
+the CRF's mean on the same folds. Timings are measured on a shared machine, models one after the other
+(or in parallel processes): compare ratios, not absolute seconds.
 
 spaCy training is capped for bounded time (``--max-steps``, default 150 steps, evaluation every 50 steps,
 the best evaluated checkpoint kept); eccr's ``spacy:`` default is 2,000 steps. Threads are limited to
@@ -80,8 +82,12 @@ def fmt(values: list[float]) -> str:
     return mean_sd(statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else None)
 
 
-def run_models(corpus, plan, names, configs, out: Path) -> dict[str, dict]:
-    """Cross-validate each model on ``plan`` (a finished run of the same model and folds is reused)."""
+def run_models(corpus, plan, names, configs, out: Path, *, train: bool = True) -> dict[str, dict]:
+    """Cross-validate each model on ``plan``, reusing folds already in ``out/<model>``.
+
+    With ``train=False`` nothing is trained: every model contributes the folds it has finished (a partial
+    row says which).
+    """
     from eccr.experiments.config import resolve_config
     from eccr.experiments.runner import cross_validate
 
@@ -89,24 +95,25 @@ def run_models(corpus, plan, names, configs, out: Path) -> dict[str, dict]:
     for name in names:
         spec, options = configs[name]
         config = resolve_config({"model": {"spec": spec, "options": options}, "p": list(P_VALUES)})
-        started = time.perf_counter()
-        reused = _finished_run(corpus, plan, config, out / name)
-        if reused is not None:
-            results[name] = reused
-            print(f"  {name}: reusing {out / name}", file=sys.stderr, flush=True)
+        folds = _finished_folds(corpus, plan, config, out / name)
+        if len(folds) == plan.k or not train:
+            if folds:
+                results[name] = {"dir": out / name, "folds": folds}
+                print(
+                    f"  {name}: reusing {len(folds)} fold(s) from {out / name}", file=sys.stderr, flush=True
+                )
             continue
         print(f"  {name}: cv …", file=sys.stderr, flush=True)
+        started = time.perf_counter()
         result = cross_validate(corpus, config, out / name, plan=plan, progress=False)
-        results[name] = _summary(
-            out / name,
-            [f.predictions for f in result.folds],
-            [f.report for f in result.folds],
-            [f.fit_s for f in result.folds],
-            [f.predict_s for f in result.folds],
-            [f.n_test for f in result.folds],
-        )
-        f1 = fmt(results[name]["f1"][1.0])
+        results[name] = {
+            "dir": out / name,
+            "folds": {
+                f.index: _fold(f.predictions, f.report, f.fit_s, f.predict_s, f.n_test) for f in result.folds
+            },
+        }
         took = time.perf_counter() - started
+        f1 = fmt([f.report.wsm[1.0].f1 for f in result.folds])
         print(f"  {name}: wsm F1 p=1 {f1} in {took:.0f} s", file=sys.stderr, flush=True)
     return results
 
@@ -125,22 +132,25 @@ def run_folds(corpus, plan, names, configs, out: Path, indices: list[int]) -> No
             if fold.index in indices and not (out / name / f"fold-{fold.index}" / "fold.json").is_file():
                 print(f"  {name}: fold {fold.index} …", file=sys.stderr, flush=True)
                 result = run_fold(corpus, fold, config, out / name / f"fold-{fold.index}")
-                print(f"  {name}: fold {fold.index} wsm F1 p=1 {result.report.wsm[1.0].f1:.3f}",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"  {name}: fold {fold.index} wsm F1 p=1 {result.report.wsm[1.0].f1:.3f}",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
 
-def _summary(directory, predictions, reports, fit_s, predict_s, n_test) -> dict:
+def _fold(predictions, report, fit_s: float, predict_s: float, n_test: int) -> dict:
     return {
-        "dir": directory,
-        "folds": predictions,
-        "f1": {p: [r.wsm[p].f1 for r in reports] for p in P_VALUES},
+        "pred": predictions,
+        "f1": {p: report.wsm[p].f1 for p in P_VALUES},
         "fit_s": fit_s,
-        "docs_per_s": sum(n_test) / max(1e-9, sum(predict_s)),
+        "predict_s": predict_s,
+        "n_test": n_test,
     }
 
 
-def _finished_run(corpus, plan, config, directory: Path) -> dict | None:
-    """The figures of an earlier run in ``directory`` with this model config and these folds, every fold done.
+def _finished_folds(corpus, plan, config, directory: Path) -> dict[int, dict]:
+    """The folds of ``plan`` that an earlier run of this model config finished in ``directory``.
 
     The folds may come from one ``cross_validate`` or from several ``--only-folds`` processes.
     """
@@ -150,28 +160,26 @@ def _finished_run(corpus, plan, config, directory: Path) -> dict | None:
     from eccr.experiments.folds import read_folds
     from eccr.metrics import score
 
-    done = [directory / f"fold-{fold.index}" / "fold.json" for fold in plan.folds]
-    if not (directory / "resolved.yaml").is_file() or not all(path.is_file() for path in done):
-        return None
+    if not (directory / "resolved.yaml").is_file() or not (directory / "folds.json").is_file():
+        return {}
     resolved = yaml.safe_load((directory / "resolved.yaml").read_text(encoding="utf-8"))
     same_model = resolved["model"] == config.model_dump(mode="json")["model"]
     if not same_model or read_folds(directory / "folds.json").folds != plan.folds:
-        return None
-    predictions, reports, fit_s, predict_s, n_test = [], [], [], [], []
+        return {}
+    folds = {}
     for fold in plan.folds:
         fold_dir = directory / f"fold-{fold.index}"
+        if not (fold_dir / "fold.json").is_file():
+            continue
         info = json.loads((fold_dir / "fold.json").read_text(encoding="utf-8"))
         predicted = read_corpus(fold_dir / "predictions.jsonl")
-        predictions.append(predicted)
-        reports.append(score(corpus.subset(fold.test), predicted, p=P_VALUES))
-        fit_s.append(info["fit_s"])
-        predict_s.append(info["predict_s"])
-        n_test.append(info["n_test"])
-    return _summary(directory, predictions, reports, fit_s, predict_s, n_test)
+        report = score(corpus.subset(fold.test), predicted, p=P_VALUES)
+        folds[fold.index] = _fold(predicted, report, info["fit_s"], info["predict_s"], info["n_test"])
+    return folds
 
 
 def run_ensembles(corpus, plan, results: dict[str, dict], out: Path) -> dict[str, dict]:
-    """Majority votes over every combination of two or more members' per-fold predictions."""
+    """Majority votes over every combination of two or more members, on the folds all members finished."""
     from eccr.corpus.io import write_corpus
     from eccr.corpus.types import Corpus
     from eccr.metrics import score
@@ -179,47 +187,72 @@ def run_ensembles(corpus, plan, results: dict[str, dict], out: Path) -> dict[str
 
     ensembles = {}
     names = list(results)
+    tests = {fold.index: corpus.subset(fold.test) for fold in plan.folds}
     for size in range(2, len(names) + 1):
         for members in itertools.combinations(names, size):
+            common = sorted(set.intersection(*(set(results[m]["folds"]) for m in members)))
+            if not common:
+                continue
             name = "vote(" + "+".join(SHORT.get(m, m) for m in members) + ")"
-            folds = []
-            for k, fold in enumerate(plan.folds):
-                combined = combine_predictions([results[m]["folds"][k] for m in members])
-                folds.append((corpus.subset(fold.test), Corpus(combined)))
-            reports = [score(gold, pred, p=P_VALUES) for gold, pred in folds]
+            folds = {}
+            for k in common:
+                combined = Corpus(combine_predictions([results[m]["folds"][k]["pred"] for m in members]))
+                member_folds = [results[m]["folds"][k] for m in members]
+                folds[k] = _fold(
+                    combined,
+                    score(tests[k], combined, p=P_VALUES),
+                    sum(f["fit_s"] for f in member_folds),
+                    sum(f["predict_s"] for f in member_folds),
+                    member_folds[0]["n_test"],
+                )
             directory = out / name
             directory.mkdir(parents=True, exist_ok=True)
             write_corpus(
-                Corpus([d for _, pred in folds for d in pred]), directory / "predictions.jsonl", "jsonl"
+                Corpus([d for k in common for d in folds[k]["pred"]]),
+                directory / "predictions.jsonl",
+                "jsonl",
             )
-            ensembles[name] = {
-                "dir": directory / "predictions.jsonl",
-                "members": members,
-                "f1": {p: [r.wsm[p].f1 for r in reports] for p in P_VALUES},
-                "fit_s": [sum(results[m]["fit_s"][k] for m in members) for k in range(plan.k)],
-                "docs_per_s": 1.0 / sum(1.0 / results[m]["docs_per_s"] for m in members),
-            }
+            ensembles[name] = {"dir": directory / "predictions.jsonl", "folds": folds}
     return ensembles
 
 
-def table(rows: dict[str, dict], declared: str | None) -> str:
+def _mean(row: dict, key: str, p: float | None = None) -> float:
+    values = [f[key][p] if p is not None else f[key] for f in row["folds"].values()]
+    return sum(values) / len(values)
+
+
+def _docs_per_s(row: dict) -> float:
+    folds = row["folds"].values()
+    return sum(f["n_test"] for f in folds) / max(1e-9, sum(f["predict_s"] for f in folds))
+
+
+def table(rows: dict[str, dict], declared: str | None, k: int) -> tuple[str, str]:
+    """The Markdown table and the name of the best complete row (all ``k`` folds)."""
     from eccr.reports.tables import markdown_table
 
-    best = max(rows, key=lambda n: sum(rows[n]["f1"][1.0]))
+    complete = [n for n in rows if len(rows[n]["folds"]) == k]
+    best = max(complete, key=lambda n: _mean(rows[n], "f1", 1.0))
+    crf = rows.get("crf")
     lines = []
     for name, row in rows.items():
+        folds = sorted(row["folds"])
         mark = " (declared)" if name == declared else ""
         mark += " **best**" if name == best else ""
-        lines.append(
-            {
-                "model": name + mark,
-                "wsm F1 p=1": fmt(row["f1"][1.0]),
-                "wsm F1 p=100": fmt(row["f1"][100.0]),
-                "train s/fold": f"{sum(row['fit_s']) / len(row['fit_s']):.1f}",
-                "docs/s predict": f"{row['docs_per_s']:.1f}",
-            }
-        )
-    return markdown_table(lines)
+        line = {
+            "model": name + mark,
+            "folds": str(len(folds))
+            if len(folds) == k
+            else f"{len(folds)} of {k} ({','.join(map(str, folds))})",
+            "wsm F1 p=1": fmt([row["folds"][i]["f1"][1.0] for i in folds]),
+            "wsm F1 p=100": fmt([row["folds"][i]["f1"][100.0] for i in folds]),
+            "crf p=1, same folds": f"{sum(crf['folds'][i]['f1'][1.0] for i in folds) / len(folds):.3f}"
+            if crf
+            else "",
+            "train s/fold": f"{_mean(row, 'fit_s'):.0f}",
+            "docs/s predict": f"{_docs_per_s(row):.1f}",
+        }
+        lines.append(line)
+    return markdown_table(lines), best
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -228,8 +261,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", action="append", help="model names (default: all)")
     parser.add_argument("--max-steps", type=int, default=150, help="spaCy max_steps per fold (default 150)")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--only-folds", help="run just these folds of each model (e.g. 3,4), for parallel "
-                        "processes on one --out; a later run without it reuses them")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="train nothing: tabulate the folds finished under --out (partial rows marked)",
+    )
+    parser.add_argument(
+        "--only-folds",
+        help="run just these folds of each model (e.g. 3,4), for parallel "
+        "processes on one --out; a later run without it reuses them",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "offline-models")
     args = parser.parse_args(argv)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -270,15 +311,20 @@ def main(argv: list[str] | None = None) -> int:
             "",
         ]
         best = max(rows, key=lambda n: sum(rows[n]["f1"][1.0]))
-        if "crf" in results and best != "crf":
+        # the best system against the CRF; when the CRF is the best, the best of the others against it
+        complete = [n for n in rows if n != "crf" and len(rows[n]["folds"]) == plan.k]
+        challenger = (
+            best if best != "crf" else max(complete, key=lambda n: _mean(rows[n], "f1", 1.0), default=None)
+        )
+        if "crf" in results and challenger is not None:
             comparison = compare_runs(
-                rows[best]["dir"],
+                rows[challenger]["dir"],
                 results["crf"]["dir"] / "predictions.jsonl",
                 results["crf"]["dir"] / "gold.jsonl",
             )
             report += [
-                f"`eccr compare {rows[best]['dir']} {results['crf']['dir']}/predictions.jsonl "
-                f"--gold {results['crf']['dir']}/gold.jsonl` (A = {best}, B = crf):",
+                f"`eccr compare {rows[challenger]['dir']} {results['crf']['dir']}/predictions.jsonl "
+                f"--gold {results['crf']['dir']}/gold.jsonl` (A = {challenger}, B = crf):",
                 "",
                 comparison.comparison.describe(),
                 "",
