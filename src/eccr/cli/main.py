@@ -22,6 +22,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("cv", "eccr.cli.cv"),
     ("predict", "eccr.cli.predict"),
     ("diagnose-tokenizer", "eccr.cli.diagnose_tokenizer"),
+    ("doctor", "eccr.cli.doctor"),
 )
 
 app = typer.Typer(

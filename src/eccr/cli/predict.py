@@ -29,11 +29,15 @@ def command(
     to: Annotated[
         str | None, typer.Option("--to", help="Output corpus format (default: from --out's extension).")
     ] = None,
+    allow_misaligned: Annotated[bool, typer.Option(
+        "--allow-misaligned-tokenizer",
+        help="Predict even when the tokenizer fails the aligner's invariants on the texts (E079).")] = False,
 ) -> None:
     """Predict concept spans for INPUTS with the model in MODEL_DIR and write them to --out."""
     from eccr.cli.common import console
     from eccr.experiments.runner import predict_files
 
-    predictions = predict_files(model_dir, inputs, out, from_format=from_, to_format=to)
+    predictions = predict_files(model_dir, inputs, out, from_format=from_, to_format=to,
+                                allow_misaligned_tokenizer=allow_misaligned)
     n_spans = sum(len(d.spans) for d in predictions)
     console.print(f"predicted {n_spans} spans in {len(predictions)} documents; wrote {out}", highlight=False)
