@@ -300,17 +300,17 @@ def main(argv: list[str] | None = None) -> int:
         if args.only_folds:
             run_folds(corpus, plan, names, configs, out, [int(k) for k in args.only_folds.split(",")])
             continue
-        results = run_models(corpus, plan, names, configs, out)
+        results = run_models(corpus, plan, names, configs, out, train=not args.report_only)
         ensembles = run_ensembles(corpus, plan, results, out) if len(results) >= 2 else {}
         rows = {**results, **ensembles}
         declared = "vote(" + "+".join(SHORT[m] for m in DECLARED_ENSEMBLE) + ")"
+        text, best = table(rows, declared if declared in rows else None, plan.k)
         report += [
             f"## {corpus_name} ({len(corpus)} documents{', ' + select if select else ''})",
             "",
-            table(rows, declared if declared in rows else None),
+            text,
             "",
         ]
-        best = max(rows, key=lambda n: sum(rows[n]["f1"][1.0]))
         # the best system against the CRF; when the CRF is the best, the best of the others against it
         complete = [n for n in rows if n != "crf" and len(rows[n]["folds"]) == plan.k]
         challenger = (
