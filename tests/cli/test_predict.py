@@ -16,7 +16,7 @@ def test_predict_round_trip_from_text_and_from_a_corpus(tmp_path, sample_crf, sa
     note = tmp_path / "note.txt"
     note.write_text(sample_gold[31].text + "\n", encoding="utf-8")
     out = tmp_path / "pred.jsonl"
-    result = runner.invoke(app, ["predict", str(directory), str(note), "--out", str(out)])
+    result = runner.invoke(app, ["predict", str(directory), str(note), "--from", "text", "--out", str(out)])
     assert result.exit_code == 0, result.output
     predicted = read_corpus(out)
     assert predicted.ids == ["note"]

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from eccr.cli.common import AllowMisalignedOpt, TrustRemoteCodeOpt
+
 
 def command(
     model_dir: Annotated[
@@ -15,7 +17,8 @@ def command(
     inputs: Annotated[
         list[Path],
         typer.Argument(
-            help="Raw .txt files (one document each), directories of them, or corpora in any format."
+            help="Corpora in any format, or raw text files/directories with --from text (one document per "
+            "file)."
         ),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the predictions.")],
@@ -23,21 +26,22 @@ def command(
         str | None,
         typer.Option(
             "--from",
-            help="Input format: 'text' or a corpus format (default: .txt is text, else the extension).",
+            help="Input format: 'text' (raw text, each file one document) or a corpus format (default: from "
+            "the extension; .txt is the inline @@…## format, as in every command).",
         ),
     ] = None,
     to: Annotated[
         str | None, typer.Option("--to", help="Output corpus format (default: from --out's extension).")
     ] = None,
-    allow_misaligned: Annotated[bool, typer.Option(
-        "--allow-misaligned-tokenizer",
-        help="Predict even when the tokenizer fails the aligner's invariants on the texts (E079).")] = False,
+    allow_misaligned: AllowMisalignedOpt = False,
+    trust_remote_code: TrustRemoteCodeOpt = False,
 ) -> None:
     """Predict concept spans for INPUTS with the model in MODEL_DIR and write them to --out."""
     from eccr.cli.common import console
     from eccr.experiments.runner import predict_files
 
     predictions = predict_files(model_dir, inputs, out, from_format=from_, to_format=to,
-                                allow_misaligned_tokenizer=allow_misaligned)
+                                allow_misaligned_tokenizer=allow_misaligned,
+                                trust_remote_code=trust_remote_code)
     n_spans = sum(len(d.spans) for d in predictions)
     console.print(f"predicted {n_spans} spans in {len(predictions)} documents; wrote {out}", highlight=False)

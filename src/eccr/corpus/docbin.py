@@ -422,6 +422,9 @@ def write_docbin(
     from spacy.tokens import DocBin
 
     from eccr.atomic import atomic_write_bytes
+    from eccr.corpus.output import check_output_file
+
+    check_output_file(path)  # E005 for a directory or a file on the way; missing folders created
 
     summary = AlignmentSummary(describe_tokenizer(nlp))
     docbin = DocBin(store_user_data=True)
