@@ -23,6 +23,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("predict", "eccr.cli.predict"),
     ("diagnose-tokenizer", "eccr.cli.diagnose_tokenizer"),
     ("doctor", "eccr.cli.doctor"),
+    ("agreement", "eccr.cli.agreement"),
 )
 
 app = typer.Typer(

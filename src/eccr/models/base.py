@@ -8,6 +8,7 @@ Model specs (``--model`` on the command line):
 
 * ``crf`` / ``dict`` — classical baselines;
 * ``hf:<hub-id-or-local-path>`` — token classification with any HF encoder or decoder;
+* ``it:<hub-id-or-local-path>`` — instruction tuning of a causal LM (:mod:`eccr.models.instruction`);
 * ``spacy:<package|path|language>`` — spaCy ``ner``/``spancat`` (:mod:`eccr.models.spacy_pipeline`);
 * ``ensemble`` — several models combined per character (:mod:`eccr.models.ensemble`).
 
@@ -129,6 +130,11 @@ class ConceptModel(ABC):
     def load_weights(self, directory: Path) -> None:
         """Read what :meth:`save_weights` wrote."""
 
+    def write_diagnostics(self, directory: Path) -> None:
+        """Write what the last :meth:`predict` call wants kept next to its predictions (raw generations,
+        counts); cross-validation calls it for each fold's test predictions. Default: nothing."""
+        return None  # most models keep nothing beyond their predictions
+
     def save(self, directory: str | Path) -> Path:
         """Write the model directory atomically: weights, then ``eccr-model.json`` with the file manifest.
 
@@ -184,6 +190,11 @@ def _builtin_registrations() -> None:
 
         return TokenClassificationModel
 
+    def it() -> type[ConceptModel]:
+        from eccr.models.instruction.model import InstructionModel
+
+        return InstructionModel
+
     def spacy() -> type[ConceptModel]:
         from eccr.models.spacy_pipeline import SpacyModel
 
@@ -194,7 +205,9 @@ def _builtin_registrations() -> None:
 
         return EnsembleModel
 
-    builtin = (("crf", crf), ("dict", gazetteer), ("hf", hf), ("spacy", spacy), ("ensemble", ensemble))
+    builtin = (
+        ("crf", crf), ("dict", gazetteer), ("hf", hf), ("it", it), ("spacy", spacy), ("ensemble", ensemble)
+    )
     for kind, loader in builtin:
         _REGISTRY.setdefault(kind, loader)
 
