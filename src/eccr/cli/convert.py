@@ -2,8 +2,9 @@
 
 A shell over :func:`eccr.corpus.io.convert_corpus`. Formats come from ``--from``/``--to`` or from unambiguous
 extensions (``.xml`` medtxt, ``.jsonl`` jsonl, ``.txt`` inline, ``.csv`` jmedllm, ``.ann``/directory brat,
-``.conll`` conll). ``--select`` keeps only the chosen spans. ``--lenient`` turns recoverable problems into a
-JSON warning report (``--report PATH``, else printed to stderr) and keeps all the data.
+``.conll`` conll, ``.spacy`` spaCy DocBin). ``--select`` keeps only the chosen spans. ``--lenient`` turns
+recoverable problems into a JSON warning report (``--report PATH``, else printed to stderr) and keeps all
+the data.
 
 Format-specific options go through ``--read-option KEY=VALUE`` / ``--write-option KEY=VALUE`` (repeatable;
 a value is read as JSON when it is valid JSON, else as the string written), e.g. ``--write-option mode=token
@@ -60,7 +61,7 @@ def command(
     read_option: ReadOptionOpt = None,
     write_option: WriteOptionOpt = None,
 ) -> None:
-    """Convert a corpus between formats (jsonl, inline, medtxt, jmedllm, brat, conll)."""
+    """Convert a corpus between formats (jsonl, inline, medtxt, jmedllm, brat, conll, docbin)."""
     from eccr.corpus.io import convert_corpus, detect_format, detect_target_format, parse_format_options
     from eccr.corpus.output import check_output_file
 
@@ -89,3 +90,5 @@ def command(
         f"{target} ({result.target_format}){note}",
         highlight=False, markup=False, soft_wrap=True,
     )
+    if result.note:
+        err_console.print(result.note, highlight=False, markup=False, soft_wrap=True)

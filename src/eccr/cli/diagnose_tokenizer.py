@@ -10,6 +10,9 @@ Two parts, both over the (selected) gold corpus:
    p = 1, 2, 100 by default, character and exact-match F1) — the best any model on this tokenizer can
    reach — plus the number of tokens that cross concept boundaries.
 
+``--tokenizer spacy:ja --split-mode A`` (or ``spacy:ja_ginza``) diagnoses the word segmentation a ``spacy:``
+model is trained on (:func:`eccr.models.spacy_pipeline.spacy_tokenizer`).
+
 The default scheme is the paper's: binary IO over the selected spans. ``--byte-fallback off`` rebuilds the
 tokenizer without byte fallback (the paper's setting) when its model allows it.
 
@@ -43,6 +46,12 @@ class Toggle(StrEnum):
 class Scheme(StrEnum):
     io = "io"
     bio = "bio"
+
+
+class SplitMode(StrEnum):
+    A = "A"
+    B = "B"
+    C = "C"
 
 
 class Rule(StrEnum):
@@ -130,14 +139,26 @@ def diagnose_tokenizer(
     typed: bool = False,
     rule: str = "majority",
     p: tuple[float, ...] = DEFAULT_CEILING_P,
+    split_mode: str | None = None,
 ) -> TokenizerDiagnosis:
     """Read the corpus, load the tokenizer as a model would (its family recipe, checked against its
     SentencePiece model: :func:`eccr.models.hf_tokenizer.load_model_tokenizer`; optionally switching byte
-    fallback) and :func:`diagnose`."""
+    fallback) and :func:`diagnose`.
+
+    ``spacy:<package|path|language>`` diagnoses a spaCy pipeline's tokenizer instead (``split_mode``: Sudachi
+    A/B/C), each non-space spaCy token one unit."""
     from eccr.corpus.io import read_corpus
     from eccr.models.hf_tokenizer import load_model_tokenizer
 
     corpus = read_corpus(corpus_path, corpus_format, select=select)
+    if str(tokenizer).startswith("spacy:"):
+        from eccr.models.spacy_pipeline import spacy_tokenizer
+
+        source = str(tokenizer).removeprefix("spacy:")
+        nlp, aligner, name = spacy_tokenizer(source, split_mode)  # type: ignore[arg-type]
+        alignments = {doc.id: aligner(nlp, doc.text, doc.id) for doc in corpus}
+        return diagnose(corpus, nlp, tokenizer_name=name, select=select, scheme=scheme, typed=typed,
+                        rule=rule, p=p, alignments=alignments)
     loaded = load_model_tokenizer(tokenizer, byte_fallback=byte_fallback, texts=list(corpus))
     return diagnose(corpus, loaded.tokenizer, tokenizer_name=str(tokenizer), select=select, scheme=scheme,
                     typed=typed, rule=rule, p=p, loading=loaded)
@@ -182,7 +203,8 @@ def render_table(diagnosis: TokenizerDiagnosis) -> str:
 
 def command(
     corpus: Annotated[Path, typer.Argument(help="Gold corpus (any format eccr reads).")],
-    tokenizer: Annotated[str, typer.Option("--tokenizer", help="Tokenizer directory or Hugging Face id.")],
+    tokenizer: Annotated[str, typer.Option(
+        "--tokenizer", help="Tokenizer directory, Hugging Face id, or spacy:<package|path|language>.")],
     select: Annotated[str | None, typer.Option(
         "--select", help="Span selector, e.g. 'd[certainty=positive]'.")] = None,
     corpus_format: Annotated[str | None, typer.Option("--from", help="Corpus format (default: extension).")
@@ -197,6 +219,8 @@ def command(
         "--rule", help="Label of a token crossing a concept boundary: majority of its characters, or any.")
                     ] = Rule.majority,
     p: Annotated[list[str] | None, typer.Option("--p", help="Hölder p values (default 1,2,100).")] = None,
+    split_mode: Annotated[SplitMode | None, typer.Option(
+        "--split-mode", help="spacy: tokenizers: Sudachi split mode (A short … C long units).")] = None,
     strict: Annotated[bool, typer.Option(
         "--strict/--no-strict", help="Exit with an error (E079) when the tokenizer violates an invariant.")
                       ] = True,
@@ -211,6 +235,7 @@ def command(
         corpus, tokenizer, select=select, corpus_format=corpus_format,
         byte_fallback=None if byte_fallback is None else byte_fallback is Toggle.on,
         scheme=scheme.value, typed=typed, rule=rule.value, p=parse_p_values(p) or DEFAULT_CEILING_P,
+        split_mode=split_mode.value if split_mode is not None else None,
     )
     if fmt is OutputFormat.json:
         typer.echo(json.dumps(diagnosis.to_dict(), ensure_ascii=False, indent=2))

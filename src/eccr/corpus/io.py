@@ -7,9 +7,9 @@ Each format lives in its own module ``eccr.corpus.<name>`` exposing::
     def write(documents: Sequence[Document], path: Path, **options) -> None
 
 The format is taken from the explicit ``format`` argument, else from an unambiguous file extension
-(``.xml`` medtxt, ``.csv`` jmedllm, ``.jsonl`` jsonl, ``.ann`` brat, ``.conll`` conll); it is never guessed
-from the content. ``read_corpus`` then validates the documents (unique ids, non-empty texts) and applies
-the selector.
+(``.xml`` medtxt, ``.csv`` jmedllm, ``.jsonl`` jsonl, ``.ann`` brat, ``.conll`` conll, ``.spacy`` docbin); it
+is never guessed from the content. ``read_corpus`` then validates the documents (unique ids, non-empty
+texts) and applies the selector.
 
 Format options are the keyword parameters of the format's ``read``/``write`` after the first two
 (:func:`format_options`). An option the format does not accept is a :class:`~eccr.errors.ConfigError`
@@ -37,7 +37,7 @@ from eccr.corpus.validation import UniqueIds, already_checked, check_not_empty
 from eccr.errors import ConfigError, DocumentError, Location, ProblemReport
 
 #: Format names, each a module of :mod:`eccr.corpus`.
-FORMATS: tuple[str, ...] = ("jsonl", "inline", "medtxt", "jmedllm", "brat", "conll", "text")
+FORMATS: tuple[str, ...] = ("jsonl", "inline", "medtxt", "jmedllm", "brat", "conll", "text", "docbin")
 
 #: Which side of a format an option is for: its reader or its writer.
 Role = Literal["read", "write"]
@@ -106,7 +106,8 @@ def format_options(name: str, role: Role) -> dict[str, inspect.Parameter]:
     """The options a format's reader (``role="read"``) or writer (``"write"``) accepts, by name.
 
     They are the named parameters of its ``read``/``write`` after the first two (``path, report`` or
-    ``documents, path``); a catch-all ``**options`` is not an option.
+    ``documents, path``); a catch-all ``**options`` is not an option, nor is a writer's ``report`` (the
+    problem report :func:`write_corpus` passes to writers that record warnings).
 
     Example:
         >>> sorted(format_options("conll", "read")), format_options("brat", "write")
@@ -114,7 +115,15 @@ def format_options(name: str, role: Role) -> dict[str, inspect.Parameter]:
     """
     function = getattr(format_module(name), role)
     params = list(inspect.signature(function).parameters.values())[2:]
-    return {p.name: p for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    return {
+        p.name: p
+        for p in params
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != _WRITER_REPORT
+    }
+
+
+#: The keyword a writer declares to receive :func:`write_corpus`'s problem report (for warnings).
+_WRITER_REPORT = "report"
 
 
 def _describe_options(name: str, role: Role) -> str:
@@ -302,17 +311,28 @@ def read_corpus(
 
 
 def write_corpus(
-    corpus: Sequence[Document], path: str | Path, format: str | None = None, **options: Any
-) -> None:
+    corpus: Sequence[Document],
+    path: str | Path,
+    format: str | None = None,
+    *,
+    report: ProblemReport | None = None,
+    **options: Any,
+) -> str | None:
     """Write ``corpus`` to ``path`` in ``format`` (taken from the extension when omitted).
 
     Every writer writes atomically (:mod:`eccr.corpus.output`): a failure part-way leaves what was at
     ``path`` untouched, so ``path`` may be the file the corpus was read from. Missing folders are created.
+    A writer that cannot express something without changing it (the DocBin writer: spans off token
+    boundaries) records warnings in ``report`` and returns a one-line summary for the user, returned here;
+    other writers return ``None``.
     """
     p = Path(path)
     name = format or detect_format(p)
     check_format_options(name, "write", options)
-    format_module(name).write(list(corpus), p, **options)
+    writer = format_module(name).write
+    if report is not None and _WRITER_REPORT in inspect.signature(writer).parameters:
+        options = {**options, _WRITER_REPORT: report}
+    return writer(list(corpus), p, **options)
 
 
 @dataclass(frozen=True)
@@ -324,6 +344,8 @@ class ConvertResult:
     documents: int
     spans: int
     report: ProblemReport
+    #: the writer's one-line summary, when it has one (e.g. how many spans align to spaCy tokens)
+    note: str | None = None
 
 
 def convert_corpus(
@@ -346,8 +368,8 @@ def convert_corpus(
     dst_name = target_format or detect_target_format(target)
     report = ProblemReport(lenient=lenient)
     corpus = read_corpus(source, src_name, select=select, report=report, **(read_options or {}))
-    write_corpus(corpus, target, dst_name, **(write_options or {}))
-    return ConvertResult(src_name, dst_name, len(corpus), sum(len(d.spans) for d in corpus), report)
+    note = write_corpus(corpus, target, dst_name, report=report, **(write_options or {}))
+    return ConvertResult(src_name, dst_name, len(corpus), sum(len(d.spans) for d in corpus), report, note)
 
 
 def detect_target_format(target: str | Path) -> str:

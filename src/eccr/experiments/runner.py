@@ -70,6 +70,10 @@ RECORDED_PACKAGES = (
     "accelerate",
     "fugashi",
     "unidic-lite",
+    "spacy",
+    "ja-ginza",
+    "sudachipy",
+    "sudachidict-core",
 )
 
 

@@ -8,9 +8,11 @@ Model specs (``--model`` on the command line):
 
 * ``crf`` / ``dict`` — classical baselines;
 * ``hf:<hub-id-or-local-path>`` — token classification with any HF encoder or decoder;
-* ``it:<hub-id-or-local-path>`` — instruction tuning of a causal LM (:mod:`eccr.models.instruction`).
-* ``scratch:<architecture>`` — the same on a randomly initialised model whose tokenizer is trained on the
-  training documents (:mod:`eccr.models.scratch`; nothing downloaded).
+* ``it:<hub-id-or-local-path>`` — instruction tuning of a causal LM (:mod:`eccr.models.instruction`);
+* ``scratch:<architecture>`` — ``hf:`` token classification on a randomly initialised model whose tokenizer
+  is trained on the training documents (:mod:`eccr.models.scratch`; nothing downloaded);
+* ``spacy:<package|path|language>`` — spaCy ``ner``/``spancat`` (:mod:`eccr.models.spacy_pipeline`);
+* ``ensemble`` — several models combined per character (:mod:`eccr.models.ensemble`).
 
 A saved model is a directory holding ``eccr-model.json`` (``{"kind": ..., "options": {...}, "labels": [...],
 "eccr_version": ..., "manifest": {...}}``) and whatever weights the kind needs (safetensors for neural
@@ -200,7 +202,26 @@ def _builtin_registrations() -> None:
 
         return ScratchModel
 
-    for kind, loader in (("crf", crf), ("dict", gazetteer), ("hf", hf), ("it", it), ("scratch", scratch)):
+    def spacy() -> type[ConceptModel]:
+        from eccr.models.spacy_pipeline import SpacyModel
+
+        return SpacyModel
+
+    def ensemble() -> type[ConceptModel]:
+        from eccr.models.ensemble import EnsembleModel
+
+        return EnsembleModel
+
+    builtin = (
+        ("crf", crf),
+        ("dict", gazetteer),
+        ("hf", hf),
+        ("it", it),
+        ("scratch", scratch),
+        ("spacy", spacy),
+        ("ensemble", ensemble),
+    )
+    for kind, loader in builtin:
         _REGISTRY.setdefault(kind, loader)
 
 

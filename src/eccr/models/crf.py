@@ -34,12 +34,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from eccr.corpus.mask import bio_to_spans
 from eccr.corpus.types import Corpus, Document, Span
 from eccr.errors import ConfigError, Location, ModelError
 from eccr.models.base import ConceptModel, ModelSpec, parse_options
+from eccr.models.char_scores import CharScores
 from eccr.models.dictionary import DictionaryModel
 
 WEIGHTS_FILE = "crf.crfsuite"
@@ -454,6 +456,31 @@ class CRFModel(ConceptModel):
                 continue
             tags = tagger.tag(self._features(doc.text))
             result.append(bio_to_spans(tags))
+        return result
+
+    def predict_char_scores(self, documents: list[Document]) -> list[CharScores]:
+        """Per character, the CRF's marginal probability of being inside (B or I) / beginning (B) each label.
+
+        The optional probability interface of :mod:`eccr.models.char_scores`, averaged by ``ensemble``
+        models with ``combine: mean``.
+        """
+        tagger = self._get_tagger()
+        tags = [t for t in tagger.labels() if t != "O"]
+        labels = tuple(dict.fromkeys(t.split("-", 1)[1] for t in tags))
+        result = []
+        for doc in documents:
+            inside = np.zeros((len(doc.text), len(labels)), dtype=np.float32)
+            begin = np.zeros_like(inside)
+            if doc.text:
+                tagger.set(self._features(doc.text))
+                for tag in tags:
+                    prefix, label = tag.split("-", 1)
+                    j = labels.index(label)
+                    marginals = np.array([tagger.marginal(tag, i) for i in range(len(doc.text))])
+                    inside[:, j] += marginals
+                    if prefix == "B":
+                        begin[:, j] = marginals
+            result.append(CharScores(labels, inside, begin))
         return result
 
     def save_weights(self, directory: Path) -> None:
