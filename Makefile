@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-slow test-all lint format clean
+.PHONY: venv browser demo test test-slow test-all lint format clean
 
 $(STAMP): pyproject.toml requirements/torch-cpu.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,17 @@ $(STAMP): pyproject.toml requirements/torch-cpu.txt
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+# Debian's chromium for the page tests (viewer, web page): Playwright drives it and never downloads a browser;
+# a Japanese font so screenshots show the text. Installed when missing and possible (root with apt-get);
+# otherwise the page tests skip with a reason.
+DEBIAN_BROWSER := chromium fonts-ipafont-gothic
+
+browser:
+	@dpkg -s $(DEBIAN_BROWSER) >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(DEBIAN_BROWSER) >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(DEBIAN_BROWSER) >/dev/null 2>&1; }; }; } || \
+	  echo "chromium could not be installed: browser tests will skip"
 
 DEMO := demo-output
 SAMPLE := src/eccr/data/sample/sample.txt
@@ -39,15 +50,15 @@ demo: $(STAMP)
 	$(BIN)/eccr show $(DEMO)/new-note.jsonl --id new-note
 	@echo "Results are in $(DEMO)/: cv-*/summary.md, cv-*/summary.csv, new-note.inline.txt"
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -n 2 -q
 
 # Overfitting tiny transformers, 2-process DDP, real-data CV (about 1-2 minutes on 2 cores).
-test-slow: $(STAMP)
+test-slow: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 -q -m "slow and not gpu"
 
-test-all: $(STAMP)
+test-all: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 -q -m "not gpu"
 
 lint: $(STAMP)

@@ -222,3 +222,44 @@ def tiny_model_dir(unigram_bytefallback_tokenizer_dir, unigram_decoder_tokenizer
         return cache[key]
 
     return make
+
+
+# --- browser (shared by the HTML viewer and the web page tests) -------------------------------------------
+
+#: Debian's chromium (installed by ``make test``); Playwright drives it, never downloads a browser of its own.
+CHROMIUM = Path(os.environ.get("ECCR_CHROMIUM", "/usr/bin/chromium"))
+#: The flags a closed network needs: without the background-networking ones chromium keeps dialling out.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium_browser():
+    """Headless Debian chromium driven by Playwright, one per test process; skips with a reason if absent."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (test extra)")
+    if not CHROMIUM.exists():
+        pytest.skip(f"no chromium at {CHROMIUM} (make test installs Debian's chromium; or set ECCR_CHROMIUM)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def chromium_page(chromium_browser):
+    """A fresh page (its own context: no cookies or storage shared between tests), 1280x900."""
+    context = chromium_browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
