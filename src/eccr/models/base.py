@@ -166,7 +166,12 @@ def _builtin_registrations() -> None:
 
         return TokenClassificationModel
 
-    for kind, loader in (("crf", crf), ("dict", gazetteer), ("hf", hf)):
+    def onnx() -> type[ConceptModel]:
+        from eccr.models.onnx import OnnxTokenClassificationModel
+
+        return OnnxTokenClassificationModel
+
+    for kind, loader in (("crf", crf), ("dict", gazetteer), ("hf", hf), ("onnx", onnx)):
         _REGISTRY.setdefault(kind, loader)
 
 

@@ -186,7 +186,7 @@ class TokenClassificationModel(ConceptModel):
     def __init__(self, spec: ModelSpec, options: dict[str, Any] | None = None) -> None:
         if not spec.name_or_path:
             raise ConfigError("E044", "hf models need a hub id or a local path: --model hf:<id-or-path>")
-        self.opts = parse_options(TokenClassificationOptions, options)
+        self.opts: Any = parse_options(self.Options, options)  # a subclass may extend the options
         super().__init__(spec, self.opts.model_dump(mode="json"))
         self.scheme: LabelScheme | None = None
         self.model: Any = None
