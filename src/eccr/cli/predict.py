@@ -38,13 +38,19 @@ def command(
     ] = None,
     from_: Annotated[
         str | None,
-        typer.Option("--from", help="Input format: 'text' or a corpus format (default: .txt is text, "
-                     "else the extension; stdin: text)."),
+        typer.Option(
+            "--from",
+            help="Input format: 'text' or a corpus format (default: .txt is text, "
+            "else the extension; stdin: text).",
+        ),
     ] = None,
     to: Annotated[
         str | None,
-        typer.Option("--to", help="Output format: jsonl, inline, medtxt, brat, conll, jmedllm or html "
-                     "(default: from --out's extension, else jsonl)."),
+        typer.Option(
+            "--to",
+            help="Output format: jsonl, inline, medtxt, brat, conll, jmedllm or html "
+            "(default: from --out's extension, else jsonl).",
+        ),
     ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Documents per model call.")] = 32,
     engine: Annotated[
@@ -70,8 +76,16 @@ def command(
     if engine == "ray":
         from eccr.inference.ray_engine import predict_with_ray
 
-        summary = predict_with_ray(model_dir, units, out, fmt, batch_size=batch_size, workers=workers,
-                                   device=device, progress=not quiet)
+        summary = predict_with_ray(
+            model_dir,
+            units,
+            out,
+            fmt,
+            batch_size=batch_size,
+            workers=workers,
+            device=device,
+            progress=not quiet,
+        )
     else:
         summary = _predict_local(model_dir, units, stdin, out, fmt, batch_size, device, quiet)
     for failure in summary.failures:
@@ -83,8 +97,16 @@ def command(
         raise SystemExit(1)  # not typer.Exit: run_app would read that as success
 
 
-def _predict_local(model_dir: Path, units: list[InputUnit], stdin: bytes | None, out: Path | None, fmt: str,
-                   batch_size: int, device: str, quiet: bool) -> PredictSummary:
+def _predict_local(
+    model_dir: Path,
+    units: list[InputUnit],
+    stdin: bytes | None,
+    out: Path | None,
+    fmt: str,
+    batch_size: int,
+    device: str,
+    quiet: bool,
+) -> PredictSummary:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from eccr.errors import ConfigError
@@ -98,11 +120,23 @@ def _predict_local(model_dir: Path, units: list[InputUnit], stdin: bytes | None,
             raise failure
         raise ConfigError("E043", "the inputs hold no documents")
     extractor = Extractor.load(model_dir, device=device)
-    with Progress(TextColumn("predicting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=err_console, transient=True, disable=quiet) as progress:
+    with Progress(
+        TextColumn("predicting"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+        disable=quiet,
+    ) as progress:
         task = progress.add_task("predict", total=len(documents))
-        predicted = predict_documents(extractor, documents, summary, batch_size=batch_size,
-                                      on_result=lambda doc, err: progress.advance(task))
+        predicted = predict_documents(
+            extractor,
+            documents,
+            summary,
+            batch_size=batch_size,
+            on_result=lambda doc, err: progress.advance(task),
+        )
     if predicted:
         note = f"model {extractor.info.model_id} ({extractor.info.kind}); {summary.describe()}"
         write_predictions(predicted, out, fmt, note=note)
@@ -118,11 +152,18 @@ def _model_and_inputs(model: Path | None, inputs: list[str], quiet: bool) -> tup
         return model, inputs
     if len(inputs) >= 2 and (Path(inputs[0]) / MODEL_FILE).is_file():
         if not quiet:
-            err_console.print(f"note: 'eccr predict MODEL_DIR INPUT' is the old form; use "
-                              f"'eccr predict --model {inputs[0]} INPUT...'", highlight=False, soft_wrap=True)
+            err_console.print(
+                f"note: 'eccr predict MODEL_DIR INPUT' is the old form; use "
+                f"'eccr predict --model {inputs[0]} INPUT...'",
+                highlight=False,
+                soft_wrap=True,
+            )
         return Path(inputs[0]), inputs[1:]
-    raise ConfigError("E168", "no model given: eccr predict --model MODEL_DIR INPUT... (a directory written "
-                      "by eccr train, eccr cv --save-models or eccr export-onnx)")
+    raise ConfigError(
+        "E168",
+        "no model given: eccr predict --model MODEL_DIR INPUT... (a directory written "
+        "by eccr train, eccr cv --save-models or eccr export-onnx)",
+    )
 
 
 def _escape(text: str) -> str:

@@ -104,7 +104,7 @@ class Extractor:
 
     @classmethod
     def load(cls, model_dir: str | Path, device: str = "auto") -> Extractor:
-        """Load a model directory written by ``eccr train``, ``eccr cv --save-models`` or ``eccr export-onnx``.
+        """Load a model directory (``eccr train``, ``eccr cv --save-models``, ``eccr export-onnx``).
 
         Args:
             model_dir: the model directory.
@@ -121,8 +121,11 @@ class Extractor:
         if to_device is not None:
             to_device(device)
         elif device not in ("auto", "cpu"):
-            raise ConfigError("E160", f"model kind {model.kind!r} runs on the CPU only; use --device cpu",
-                              Location(file=str(model_dir)))
+            raise ConfigError(
+                "E160",
+                f"model kind {model.kind!r} runs on the CPU only; use --device cpu",
+                Location(file=str(model_dir)),
+            )
         return cls(model, _info(model, Path(model_dir), device))
 
     # --- extraction ----------------------------------------------------------------------------------
@@ -135,8 +138,9 @@ class Extractor:
         documents = [Document(f"text-{i + 1}", _as_text(t, i)) for i, t in enumerate(texts)]
         return self.extract_documents(documents, batch_size)
 
-    def extract_documents(self, documents: Sequence[Document], batch_size: int = DEFAULT_BATCH_SIZE
-                          ) -> list[list[Span]]:
+    def extract_documents(
+        self, documents: Sequence[Document], batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> list[list[Span]]:
         """Spans for each document (spans the documents already hold are ignored)."""
         if batch_size < 1:
             raise ConfigError("E161", f"batch size must be at least 1, got {batch_size}")
@@ -152,8 +156,9 @@ class Extractor:
         source = corpus.source if isinstance(corpus, Corpus) else None
         return Corpus((d.with_spans(s) for d, s in zip(documents, spans, strict=True)), source=source)
 
-    def iter_results(self, documents: Iterable[Document], batch_size: int = DEFAULT_BATCH_SIZE
-                     ) -> Iterator[DocumentResult]:
+    def iter_results(
+        self, documents: Iterable[Document], batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> Iterator[DocumentResult]:
         """One :class:`DocumentResult` per document, in order; a document the model fails on is reported
         in its result (with its id) and the others are still predicted.
 
@@ -206,8 +211,11 @@ def _document_error(doc: Document, err: Exception) -> EccrError:
     """``err`` located at ``doc``; an exception that is not an :class:`EccrError` becomes ``E162``."""
     if isinstance(err, EccrError):
         return err.with_location(doc_id=doc.id, file=doc.meta.get("file"))
-    return ModelError("E162", f"the model failed on this document: {type(err).__name__}: {err}",
-                      Location(file=doc.meta.get("file"), doc_id=doc.id))
+    return ModelError(
+        "E162",
+        f"the model failed on this document: {type(err).__name__}: {err}",
+        Location(file=doc.meta.get("file"), doc_id=doc.id),
+    )
 
 
 def _as_text(text: Any, index: int) -> str:

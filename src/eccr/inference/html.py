@@ -8,6 +8,7 @@ in ``data-start``/``data-end`` (offsets into the original text, as everywhere in
 from __future__ import annotations
 
 import html
+from itertools import pairwise
 from collections.abc import Sequence
 
 from eccr.corpus.types import Document, Span
@@ -34,8 +35,9 @@ def render_html(documents: Sequence[Document], *, title: str = "eccr predictions
             if span.label not in labels:
                 labels.append(span.label)
     colours = {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(labels)}
-    legend = "".join(f'<span style="background:{colours[label]}">{html.escape(label)}</span>'
-                     for label in labels)
+    legend = "".join(
+        f'<span style="background:{colours[label]}">{html.escape(label)}</span>' for label in labels
+    )
     parts = [
         "<!DOCTYPE html>",
         '<html lang="ja"><head><meta charset="utf-8">',
@@ -46,8 +48,10 @@ def render_html(documents: Sequence[Document], *, title: str = "eccr predictions
         f'<p class="legend">{legend}</p>' if legend else "",
     ]
     for doc in documents:
-        parts.append(f'<section data-doc-id="{html.escape(doc.id)}"><h2>{html.escape(doc.id)} '
-                     f'<span class="meta">({len(doc.spans)} concepts)</span></h2>')
+        parts.append(
+            f'<section data-doc-id="{html.escape(doc.id)}"><h2>{html.escape(doc.id)} '
+            f'<span class="meta">({len(doc.spans)} concepts)</span></h2>'
+        )
         parts.append(f'<div class="text">{highlight(doc.text, doc.spans, colours)}</div></section>')
     parts.append("</body></html>\n")
     return "\n".join(p for p in parts if p)
@@ -56,14 +60,15 @@ def render_html(documents: Sequence[Document], *, title: str = "eccr predictions
 def highlight(text: str, spans: Sequence[Span], colours: dict[str, str] | None = None) -> str:
     """``text`` as escaped HTML with a ``<mark>`` per span; overlapping spans are split at their boundaries.
 
-    >>> highlight("発熱と<咳>", [Span(0, 2, "d"), Span(3, 6, "d")], {"d": "#ff0"})  # doctest: +NORMALIZE_WHITESPACE
+    >>> highlight("発熱と<咳>", [Span(0, 2, "d"), Span(3, 6, "d")], {"d": "#ff0"})
+    ... # doctest: +NORMALIZE_WHITESPACE
     '<mark data-label="d" data-start="0" data-end="2" title="d" style="background:#ff0">発熱</mark>と<mark
     data-label="d" data-start="3" data-end="6" title="d" style="background:#ff0">&lt;咳&gt;</mark>'
     """
     colours = colours or {}
     cuts = sorted({0, len(text), *(s.start for s in spans), *(s.end for s in spans)})
     out = []
-    for start, end in zip(cuts, cuts[1:], strict=False):
+    for start, end in pairwise(cuts):
         piece = html.escape(text[start:end])
         covering = [s for s in spans if s.start <= start and end <= s.end]
         if not covering:
@@ -71,7 +76,9 @@ def highlight(text: str, spans: Sequence[Span], colours: dict[str, str] | None =
             continue
         first = covering[0]
         label = " ".join(dict.fromkeys(s.label for s in covering))
-        out.append(f'<mark data-label="{html.escape(label)}" data-start="{first.start}" '
-                   f'data-end="{first.end}" title="{html.escape(label)}" '
-                   f'style="background:{colours.get(first.label, PALETTE[0])}">{piece}</mark>')
+        out.append(
+            f'<mark data-label="{html.escape(label)}" data-start="{first.start}" '
+            f'data-end="{first.end}" title="{html.escape(label)}" '
+            f'style="background:{colours.get(first.label, PALETTE[0])}">{piece}</mark>'
+        )
     return "".join(out)

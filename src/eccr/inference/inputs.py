@@ -64,7 +64,9 @@ def resolve_inputs(inputs: Sequence[str], format: str | None = None) -> list[Inp
             unknown ``format``; ``E042`` for a file whose format cannot be told; ``E167`` for ``-`` twice.
     """
     if format is not None and format not in INPUT_FORMATS:
-        raise ConfigError("E041", f"unknown input format {format!r}; choose one of {', '.join(INPUT_FORMATS)}")
+        raise ConfigError(
+            "E041", f"unknown input format {format!r}; choose one of {', '.join(INPUT_FORMATS)}"
+        )
     units: list[InputUnit] = []
     if list(inputs).count(STDIN) > 1:
         raise ConfigError("E167", "standard input ('-') can be read only once")
@@ -115,6 +117,9 @@ def _read_stdin(data: bytes, format: str) -> list[Document]:
             documents = list(read_corpus(path, format))
         except EccrError as err:  # name standard input, not the temporary file
             where = err.location
-            raise type(err)(err.code, err.message.replace(str(path), STDIN_NAME),
-                            Location(STDIN_NAME, where.doc_id, where.line, where.offset)) from None
+            raise type(err)(
+                err.code,
+                err.message.replace(str(path), STDIN_NAME),
+                Location(STDIN_NAME, where.doc_id, where.line, where.offset),
+            ) from None
     return [Document.trusted(d.id, d.text, d.spans, {**d.meta, "file": STDIN_NAME}) for d in documents]

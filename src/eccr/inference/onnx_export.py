@@ -72,18 +72,26 @@ class ParityReport:
         )
 
     def describe(self) -> str:
-        fp32 = ("fp32: identical spans on all {n} documents" if not self.fp32_mismatches else
-                "fp32: spans differ on {k} of {n} documents ({ids})").format(
-            n=self.documents, k=len(self.fp32_mismatches), ids=", ".join(self.fp32_mismatches[:5]))
-        f1 = (f"wsm F1 (p = 1): original {self.reference_f1:.4f}, exported "
-              f"{'int8' if self.quantization == 'int8' else 'fp32'} {self.exported_f1:.4f} "
-              f"(difference {self.f1_difference:+.4f}")
+        fp32 = (
+            "fp32: identical spans on all {n} documents"
+            if not self.fp32_mismatches
+            else "fp32: spans differ on {k} of {n} documents ({ids})"
+        ).format(n=self.documents, k=len(self.fp32_mismatches), ids=", ".join(self.fp32_mismatches[:5]))
+        f1 = (
+            f"wsm F1 (p = 1): original {self.reference_f1:.4f}, exported "
+            f"{'int8' if self.quantization == 'int8' else 'fp32'} {self.exported_f1:.4f} "
+            f"(difference {self.f1_difference:+.4f}"
+        )
         f1 += f", tolerance {self.tolerance})" if self.quantization == "int8" else ")"
         return f"{fp32}; {f1}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "fp32_mismatches": list(self.fp32_mismatches),
-                "f1_difference": self.f1_difference, "passed": self.passed}
+        return {
+            **asdict(self),
+            "fp32_mismatches": list(self.fp32_mismatches),
+            "f1_difference": self.f1_difference,
+            "passed": self.passed,
+        }
 
 
 @dataclass(frozen=True)
@@ -125,8 +133,11 @@ def export_onnx(
     _check_target(source_dir, target)
     source = load_model(source_dir)
     if type(source) is not TokenClassificationModel:
-        raise ConfigError("E164", f"export-onnx exports hf token-classification models; {source_dir} holds "
-                          f"a {source.kind!r} model", Location(file=str(source_dir)))
+        raise ConfigError(
+            "E164",
+            f"export-onnx exports hf token-classification models; {source_dir} holds a {source.kind!r} model",
+            Location(file=str(source_dir)),
+        )
     source.to_device("cpu")
     if check is None:
         from eccr.data import sample_corpus
@@ -160,28 +171,48 @@ def export_onnx(
             tolerance=tolerance,
         )
         if not parity.passed and not force:
-            raise ModelError("E165", f"the exported model fails the parity check: {parity.describe()}; "
-                             "nothing was written (use --force to write it anyway)",
-                             Location(file=str(source_dir)))
+            raise ModelError(
+                "E165",
+                f"the exported model fails the parity check: {parity.describe()}; "
+                "nothing was written (use --force to write it anyway)",
+                Location(file=str(source_dir)),
+            )
         with atomic_directory(target) as tmp:
             exported.save(tmp)
-            report = {"source": str(source_dir.resolve()), "source_spec": str(source.spec),
-                      "quantization": quantize, "opset": opset, "parity": parity.to_dict()}
-            (tmp / EXPORT_REPORT).write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n",
-                                             encoding="utf-8")
+            report = {
+                "source": str(source_dir.resolve()),
+                "source_spec": str(source.spec),
+                "quantization": quantize,
+                "opset": opset,
+                "parity": parity.to_dict(),
+            }
+            (tmp / EXPORT_REPORT).write_text(
+                json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+            )
     return ExportResult(target, quantize, parity, (target / ONNX_FILE).stat().st_size)
 
 
 def _check_target(source: Path, target: Path) -> None:
     if target.exists() and source.exists() and target.resolve() == source.resolve():
-        raise ConfigError("E164", "--out must be a new directory, not the model directory itself",
-                          Location(file=str(target)))
-    if target.exists() and (not target.is_dir() or (any(target.iterdir()) and not (target / MODEL_FILE).is_file())):
-        raise ConfigError("E164", f"{target} exists and is not an eccr model directory; refusing to replace "
-                          "it — choose a new --out", Location(file=str(target)))
+        raise ConfigError(
+            "E164",
+            "--out must be a new directory, not the model directory itself",
+            Location(file=str(target)),
+        )
+    if target.exists() and (
+        not target.is_dir() or (any(target.iterdir()) and not (target / MODEL_FILE).is_file())
+    ):
+        raise ConfigError(
+            "E164",
+            f"{target} exists and is not an eccr model directory; refusing to replace "
+            "it — choose a new --out",
+            Location(file=str(target)),
+        )
 
 
-def _attach(source: TokenClassificationModel, graph: Path, options: dict[str, Any]) -> OnnxTokenClassificationModel:
+def _attach(
+    source: TokenClassificationModel, graph: Path, options: dict[str, Any]
+) -> OnnxTokenClassificationModel:
     model = OnnxTokenClassificationModel(ModelSpec("onnx", str(source.spec)), options)
     model.attach(graph, source.tokenizer, source.model.config, source.labels)
     return model
@@ -208,11 +239,16 @@ def _export_graph(source: TokenClassificationModel, path: Path, opset: int) -> N
 
     from eccr.training.collator import WindowCollator
 
-    probe = ("発熱と咳嗽を認めた。", "既往歴に特記事項はない。胸部CTで異常なし。")  # two lengths: padding traced
-    features = [source._encode(Document(f"probe-{i}", t), with_labels=False).windows[0]
-                for i, t in enumerate(probe)]
+    probe = (
+        "発熱と咳嗽を認めた。",
+        "既往歴に特記事項はない。胸部CTで異常なし。",
+    )  # two lengths: padding traced
+    features = [
+        source._encode(Document(f"probe-{i}", t), with_labels=False).windows[0] for i, t in enumerate(probe)
+    ]
     batch = WindowCollator(source.tokenizer)(
-        [{"input_ids": f.input_ids, "attention_mask": f.attention_mask} for f in features])
+        [{"input_ids": f.input_ids, "attention_mask": f.attention_mask} for f in features]
+    )
     args = tuple(batch[name] for name in INPUT_NAMES)
     dims = {name: {0: torch.export.Dim("batch"), 1: torch.export.Dim("sequence")} for name in INPUT_NAMES}
     size = sum(p.numel() * p.element_size() for p in source.model.parameters())
@@ -220,21 +256,32 @@ def _export_graph(source: TokenClassificationModel, path: Path, opset: int) -> N
     try:
         with contextlib.redirect_stdout(log), torch.no_grad():
             torch.onnx.export(
-                _logits_only(source.model), args, str(path), input_names=list(INPUT_NAMES),
-                output_names=[OUTPUT_NAME], dynamic_shapes=dims, opset_version=opset, dynamo=True,
-                external_data=size > 1_800_000_000, verbose=False,
+                _logits_only(source.model),
+                args,
+                str(path),
+                input_names=list(INPUT_NAMES),
+                output_names=[OUTPUT_NAME],
+                dynamic_shapes=dims,
+                opset_version=opset,
+                dynamo=True,
+                external_data=size > 1_800_000_000,
+                verbose=False,
             )
     except Exception as err:  # the exporter raises many kinds of errors; name the one it raised
-        raise ModelError("E166", f"the ONNX exporter failed: {type(err).__name__}: {str(err)[:500]}",
-                         Location(file=str(source.spec))) from None
+        raise ModelError(
+            "E166",
+            f"the ONNX exporter failed: {type(err).__name__}: {str(err)[:500]}",
+            Location(file=str(source.spec)),
+        ) from None
 
 
 def _quantize(fp32: Path, int8: Path) -> None:
-    """Dynamic int8 quantisation of the ``MatMul`` weights (per channel), activations quantised at run time."""
+    """Dynamic int8 quantisation of the ``MatMul`` weights (per channel); activations at run time."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True,
-                     op_types_to_quantize=["MatMul"])
+    quantize_dynamic(
+        str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"]
+    )
 
 
 def _wsm_f1(gold: list[Document], spans: list[Any], typed: bool) -> float:

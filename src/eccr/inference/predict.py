@@ -49,9 +49,11 @@ class PredictSummary:
 
     def describe(self) -> str:
         """One line, e.g. ``predicted 1,204 spans in 148 documents (412,345 characters) in 12.3 s: …``."""
-        line = (f"predicted {self.spans:,} spans in {self.documents:,} documents ({self.characters:,} "
-                f"characters) in {self.seconds:.1f} s: {self.documents_per_second:,.1f} documents/s, "
-                f"{self.characters_per_second:,.0f} characters/s")
+        line = (
+            f"predicted {self.spans:,} spans in {self.documents:,} documents ({self.characters:,} "
+            f"characters) in {self.seconds:.1f} s: {self.documents_per_second:,.1f} documents/s, "
+            f"{self.characters_per_second:,.0f} characters/s"
+        )
         if self.failures:
             line += f"; {len(self.failures)} input(s) or document(s) failed (reported above)"
         return line
@@ -61,7 +63,9 @@ def output_format(out: Path | None, to: str | None) -> str:
     """The ``--to`` format: as given, else from ``--out``'s extension (``.html`` → html), else ``jsonl``."""
     if to is not None:
         if to not in OUTPUT_FORMATS:
-            raise ConfigError("E041", f"unknown output format {to!r}; choose one of {', '.join(OUTPUT_FORMATS)}")
+            raise ConfigError(
+                "E041", f"unknown output format {to!r}; choose one of {', '.join(OUTPUT_FORMATS)}"
+            )
         fmt = to
     elif out is None:
         fmt = "jsonl"
@@ -74,8 +78,7 @@ def output_format(out: Path | None, to: str | None) -> str:
     return fmt
 
 
-def read_units(units: Sequence[InputUnit], stdin: bytes | None, failures: list[EccrError]
-               ) -> list[Document]:
+def read_units(units: Sequence[InputUnit], stdin: bytes | None, failures: list[EccrError]) -> list[Document]:
     """The documents of every readable unit (gold spans dropped); unreadable units go to ``failures``.
 
     Raises:

@@ -60,8 +60,11 @@ class OnnxTokenClassificationModel(TokenClassificationModel):
     _config: Any = None
 
     def fit(self, train: Corpus, validation: Corpus | None = None, *, run_dir: Path | None = None) -> None:
-        raise ModelError("E163", "an onnx model is exported, not trained: train the hf model (--model hf:…) "
-                         "and run eccr export-onnx on it")
+        raise ModelError(
+            "E163",
+            "an onnx model is exported, not trained: train the hf model (--model hf:…) "
+            "and run eccr export-onnx on it",
+        )
 
     # --- the forward pass ----------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -89,8 +92,10 @@ class OnnxTokenClassificationModel(TokenClassificationModel):
         if device == "auto":
             device = "cuda" if "CUDAExecutionProvider" in available else "cpu"
         if device.startswith("cuda") and "CUDAExecutionProvider" not in available:
-            raise ConfigError("E160", f"device {device!r} needs onnxruntime-gpu; this onnxruntime offers "
-                              f"{', '.join(available)}")
+            raise ConfigError(
+                "E160",
+                f"device {device!r} needs onnxruntime-gpu; this onnxruntime offers {', '.join(available)}",
+            )
         if device != self.device():
             assert self._graph is not None
             self.model = _session(self._graph, device, self.opts.threads)
@@ -120,8 +125,9 @@ class OnnxTokenClassificationModel(TokenClassificationModel):
         try:
             self._config = AutoConfig.from_pretrained(str(directory), trust_remote_code=False)
         except (OSError, ValueError) as err:
-            raise ModelError("E062", f"cannot load the model config in {directory}: {err}",
-                             Location(file=str(directory))) from None
+            raise ModelError(
+                "E062", f"cannot load the model config in {directory}: {err}", Location(file=str(directory))
+            ) from None
         self.tokenizer = self._load_tokenizer(directory, None)
         self._graph = graph
         self._setup(graph, "cpu")
@@ -152,10 +158,14 @@ def _session(graph: Path, device: str, threads: int | None) -> Any:
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.intra_op_num_threads = threads or torch.get_num_threads()
     options.inter_op_num_threads = 1
-    providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if device.startswith("cuda") else [
-        "CPUExecutionProvider"]
+    providers = (
+        ["CUDAExecutionProvider", "CPUExecutionProvider"]
+        if device.startswith("cuda")
+        else ["CPUExecutionProvider"]
+    )
     try:
         return onnxruntime.InferenceSession(str(graph), sess_options=options, providers=providers)
     except Exception as err:  # onnxruntime raises its own exception types (InvalidGraph, Fail…)
-        raise ModelError("E062", f"cannot load the ONNX graph: {type(err).__name__}: {err}",
-                         Location(file=str(graph))) from None
+        raise ModelError(
+            "E062", f"cannot load the ONNX graph: {type(err).__name__}: {err}", Location(file=str(graph))
+        ) from None

@@ -433,8 +433,8 @@ class TokenClassificationModel(ConceptModel):
     def inference_mode(self) -> Iterator[None]:
         """Evaluation mode without autograd for the duration of a prediction (training mode restored).
 
-        ``no_grad`` rather than ``inference_mode``: validation runs inside training, and tensors a model caches
-        (relative positions) must stay usable by the next backward pass.
+        ``no_grad`` rather than ``inference_mode``: validation runs inside training, and tensors a model
+        caches (relative positions) must stay usable by the next backward pass.
         """
         import torch
 
