@@ -8,8 +8,8 @@ in ``data-start``/``data-end`` (offsets into the original text, as everywhere in
 from __future__ import annotations
 
 import html
-from itertools import pairwise
 from collections.abc import Sequence
+from itertools import pairwise
 
 from eccr.corpus.types import Document, Span
 
