@@ -22,6 +22,7 @@ import contextlib
 import io
 import json
 import tempfile
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -254,7 +255,8 @@ def _export_graph(source: TokenClassificationModel, path: Path, opset: int) -> N
     size = sum(p.numel() * p.element_size() for p in source.model.parameters())
     log = io.StringIO()
     try:
-        with contextlib.redirect_stdout(log), torch.no_grad():
+        with contextlib.redirect_stdout(log), torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # exporter chatter (axis renames, deprecations), not the user's
             torch.onnx.export(
                 _logits_only(source.model),
                 args,
