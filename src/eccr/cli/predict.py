@@ -70,7 +70,7 @@ def command(
     model_dir, inputs = _model_and_inputs(model, inputs, quiet)
     if engine not in ("local", "ray"):
         raise ConfigError("E168", f"unknown engine {engine!r}; choose local or ray")
-    fmt = output_format(out, to)
+    fmt = output_format(out, to) if engine == "local" else (to or "jsonl")  # ray: a file or a shard folder
     units = resolve_inputs(inputs, from_)
     stdin = sys.stdin.buffer.read() if any(u.path == STDIN for u in units) else None
     if engine == "ray":
