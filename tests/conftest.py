@@ -295,12 +295,16 @@ class LiveServer:
     def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
         import subprocess
         import sys
+        import tempfile
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        command = [sys.executable, "-m", "eccr", "serve", *args, "--host", "127.0.0.1", "--port", str(self.port)]
-        self.process = subprocess.Popen(command, env={**os.environ, **(env or {})},
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        command = [sys.executable, "-m", "eccr", "serve", *args, "--host", "127.0.0.1",
+                   "--port", str(self.port)]
+        # the log goes to a file: a pipe nobody reads would fill up and stall the server
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by stop()
+        self.process = subprocess.Popen(command, env={**os.environ, **(env or {})}, stdout=self.log,
+                                        stderr=subprocess.STDOUT)
 
     def wait_ready(self, timeout: float = 60.0) -> LiveServer:
         import time
@@ -310,7 +314,8 @@ class LiveServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"eccr serve exited: {self.process.stdout.read().decode(errors='replace')}")
+                self.log.seek(0)
+                raise RuntimeError(f"eccr serve exited: {self.log.read().decode(errors='replace')}")
             try:
                 if httpx.get(self.url + "/health", timeout=1.0).status_code == 200:
                     return self
@@ -329,8 +334,7 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
+        self.log.close()
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,7 @@ from typer.testing import CliRunner
 from eccr.cli.main import app
 from eccr.corpus.types import Document
 from eccr.errors import ConfigError, ModelError
-from eccr.inference import Extractor
-from eccr.inference import onnx_export
+from eccr.inference import Extractor, onnx_export
 from eccr.inference.onnx_export import EXPORT_REPORT, export_onnx
 from eccr.models.base import MODEL_FILE, load_model
 from eccr.models.onnx import ONNX_FILE, OnnxTokenClassificationModel
@@ -34,14 +33,19 @@ def onnx_fp32(sample_hf_model, tmp_path_factory):
 @pytest.fixture
 def reuse_graph(monkeypatch, onnx_fp32):
     """Skip the (slow) tracing in further exports: the graph traced once by ``onnx_fp32`` is reused."""
-    monkeypatch.setattr(onnx_export, "_export_graph",
-                        lambda source, path, opset: shutil.copyfile(onnx_fp32[0] / ONNX_FILE, path))
+    monkeypatch.setattr(
+        onnx_export,
+        "_export_graph",
+        lambda source, path, opset: shutil.copyfile(onnx_fp32[0] / ONNX_FILE, path),
+    )
 
 
 def test_fp32_export_predicts_identical_spans(onnx_fp32, sample_hf_model, sample_gold):
     out, output = onnx_fp32
     assert "parity ok" in output and "identical spans on all 40 documents" in output
-    assert {ONNX_FILE, MODEL_FILE, EXPORT_REPORT, "config.json", "tokenizer.json"} <= {p.name for p in out.iterdir()}
+    assert {ONNX_FILE, MODEL_FILE, EXPORT_REPORT, "config.json", "tokenizer.json"} <= {
+        p.name for p in out.iterdir()
+    }
     assert not list(out.glob("*.safetensors"))  # the directory runs without the torch weights
     record = json.loads((out / MODEL_FILE).read_text(encoding="utf-8"))
     assert record["kind"] == "onnx" and record["spec"] == f"onnx:{load_model(sample_hf_model).spec}"
@@ -55,8 +59,9 @@ def test_fp32_export_predicts_identical_spans(onnx_fp32, sample_hf_model, sample
     assert onnx.extract_many(texts, batch_size=7) == expected and sum(map(len, expected)) > 0
 
 
-def test_int8_export_is_smaller_and_reports_the_f1_difference(reuse_graph, onnx_fp32, sample_hf_model,
-                                                               tmp_path):
+def test_int8_export_is_smaller_and_reports_the_f1_difference(
+    reuse_graph, onnx_fp32, sample_hf_model, tmp_path
+):
     result = export_onnx(sample_hf_model, tmp_path / "int8", quantize="int8", tolerance=1.0)
     parity = result.parity
     assert parity.quantization == "int8" and parity.passed and not parity.fp32_mismatches
@@ -82,17 +87,19 @@ def test_failed_parity_writes_nothing(reuse_graph, monkeypatch, sample_hf_model,
 def test_refusals(sample_crf, sample_hf_model, onnx_fp32, tmp_path):
     with pytest.raises(ConfigError, match=r"E164.*'crf' model"):
         export_onnx(sample_crf[1], tmp_path / "x")
-    with pytest.raises(ConfigError, match="E164.*hf"):
+    with pytest.raises(ConfigError, match=r"E164.*hf"):
         export_onnx(onnx_fp32[0], tmp_path / "y")  # already onnx
     (tmp_path / "precious").mkdir()
     (tmp_path / "precious" / "notes.txt").write_text("keep me", encoding="utf-8")
-    with pytest.raises(ConfigError, match="E164.*not an eccr model directory"):
+    with pytest.raises(ConfigError, match=r"E164.*not an eccr model directory"):
         export_onnx(sample_hf_model, tmp_path / "precious")
     assert (tmp_path / "precious" / "notes.txt").read_text() == "keep me"
     with pytest.raises(ConfigError, match="E164"):
         export_onnx(sample_hf_model, sample_hf_model)
-    result = runner.invoke(app, ["export-onnx", "--model", str(sample_hf_model), "--out", str(tmp_path / "z"),
-                                 "--quantize", "int4"])
+    result = runner.invoke(
+        app,
+        ["export-onnx", "--model", str(sample_hf_model), "--out", str(tmp_path / "z"), "--quantize", "int4"],
+    )
     assert result.exit_code != 0 and "E164" in str(result.exception)
     with pytest.raises(ModelError, match="E163"):
         load_model(onnx_fp32[0]).fit(None)  # type: ignore[arg-type]
@@ -102,7 +109,7 @@ def test_missing_graph_is_a_model_error(onnx_fp32, tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(onnx_fp32[0], broken)
     (broken / ONNX_FILE).write_bytes(b"not a graph")
-    with pytest.raises(ModelError, match="E062.*ONNX graph"):
+    with pytest.raises(ModelError, match=r"E062.*ONNX graph"):
         load_model(broken)
     (broken / ONNX_FILE).unlink()
     with pytest.raises(ModelError, match="E060"):

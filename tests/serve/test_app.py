@@ -9,12 +9,12 @@ import pytest
 
 pytest.importorskip("fastapi", reason="the serve extra is not installed")
 
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from eccr.corpus.types import Span  # noqa: E402
-from eccr.inference import Extractor  # noqa: E402
-from eccr.serve import ServeSettings, create_app  # noqa: E402
-from eccr.serve.batching import MicroBatcher, QueueFull  # noqa: E402
+from eccr.corpus.types import Span
+from eccr.inference import Extractor
+from eccr.serve import ServeSettings, create_app
+from eccr.serve.batching import MicroBatcher, QueueFull
 
 TEXT = "胸部Ｘ線写真で右胸水貯留を指摘された。"
 
@@ -26,7 +26,9 @@ def extractor(sample_crf):
 
 @pytest.fixture
 def client(extractor):
-    with TestClient(create_app(extractor, ServeSettings(max_body_bytes=5000, max_texts=4, max_chars=300))) as c:
+    with TestClient(
+        create_app(extractor, ServeSettings(max_body_bytes=5000, max_texts=4, max_chars=300))
+    ) as c:
         yield c
 
 
@@ -35,8 +37,14 @@ def test_extract_one_text_and_a_batch(client, extractor, sample_gold):
     assert r.status_code == 200
     body = r.json()
     assert body["model"] == extractor.info.model_id
-    assert body["spans"] == [{"start": s.start, "end": s.end, "label": s.label, "text": TEXT[s.start:s.end]}
-                             for s in extractor.extract(TEXT)] != []
+    assert (
+        body["spans"]
+        == [
+            {"start": s.start, "end": s.end, "label": s.label, "text": TEXT[s.start : s.end]}
+            for s in extractor.extract(TEXT)
+        ]
+        != []
+    )
     texts = [d.text for d in sample_gold[:4]]
     r = client.post("/extract", json={"texts": texts})
     assert r.status_code == 200
@@ -57,17 +65,30 @@ def test_health_model_and_openapi(client, extractor):
     assert page.status_code == 200 and "<textarea" in page.text and "src=" not in page.text
 
 
-@pytest.mark.parametrize(("body", "headers", "status", "message"), [
-    (b'{"text": ', {"content-type": "application/json"}, 422, "not valid JSON"),
-    (b'{"text": 3}', {"content-type": "application/json"}, 422, "text"),
-    (b'{"text": "a", "texts": ["b"]}', {"content-type": "application/json"}, 422, "exactly one of"),
-    (b'{}', {"content-type": "application/json"}, 422, "exactly one of"),
-    (b'{"txt": "a"}', {"content-type": "application/json"}, 422, "txt"),
-    (b'{"text": "a"}', {"content-type": "text/plain"}, 422, "Content-Type: application/json"),
-    (json.dumps({"texts": ["a"] * 5}).encode(), {"content-type": "application/json"}, 422, "limit is 4"),
-    (json.dumps({"text": "発" * 301}).encode(), {"content-type": "application/json"}, 422, "limit is 300"),
-    (json.dumps({"text": "a" * 6000}).encode(), {"content-type": "application/json"}, 413, "larger than 5000"),
-])
+@pytest.mark.parametrize(
+    ("body", "headers", "status", "message"),
+    [
+        (b'{"text": ', {"content-type": "application/json"}, 422, "not valid JSON"),
+        (b'{"text": 3}', {"content-type": "application/json"}, 422, "text"),
+        (b'{"text": "a", "texts": ["b"]}', {"content-type": "application/json"}, 422, "exactly one of"),
+        (b"{}", {"content-type": "application/json"}, 422, "exactly one of"),
+        (b'{"txt": "a"}', {"content-type": "application/json"}, 422, "txt"),
+        (b'{"text": "a"}', {"content-type": "text/plain"}, 422, "Content-Type: application/json"),
+        (json.dumps({"texts": ["a"] * 5}).encode(), {"content-type": "application/json"}, 422, "limit is 4"),
+        (
+            json.dumps({"text": "発" * 301}).encode(),
+            {"content-type": "application/json"},
+            422,
+            "limit is 300",
+        ),
+        (
+            json.dumps({"text": "a" * 6000}).encode(),
+            {"content-type": "application/json"},
+            413,
+            "larger than 5000",
+        ),
+    ],
+)
 def test_bad_requests_get_clear_errors(client, body, headers, status, message):
     r = client.post("/extract", content=body, headers=headers)
     assert r.status_code == status, r.text
@@ -81,9 +102,18 @@ def test_api_key(extractor):
         assert client.post("/extract", json={"text": TEXT}).status_code == 401
         assert client.post("/extract", json={"text": TEXT}, headers={"X-API-Key": "wrong"}).status_code == 401
         r = client.get("/model", headers={"Authorization": "Bearer nope"})
-        assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer" and "API key" in r.json()["error"]
-        assert client.post("/extract", json={"text": TEXT}, headers={"X-API-Key": "s3cret"}).status_code == 200
-        assert client.get("/model", headers={"Authorization": "Bearer s3cret"}).json()["limits"]["api_key"] is True
+        assert (
+            r.status_code == 401
+            and r.headers["www-authenticate"] == "Bearer"
+            and "API key" in r.json()["error"]
+        )
+        assert (
+            client.post("/extract", json={"text": TEXT}, headers={"X-API-Key": "s3cret"}).status_code == 200
+        )
+        assert (
+            client.get("/model", headers={"Authorization": "Bearer s3cret"}).json()["limits"]["api_key"]
+            is True
+        )
         assert client.get("/health").status_code == 200 and client.get("/").status_code == 200
         assert "s3cret" not in client.get("/model", headers={"X-API-Key": "s3cret"}).text
 
@@ -172,8 +202,12 @@ def test_a_failing_request_does_not_fail_the_others_in_its_batch():
         batcher = MicroBatcher(predict, max_batch=16, max_wait_ms=50)
         batcher.start()
         try:
-            return await asyncio.gather(batcher.submit(["ok"]), batcher.submit(["bad"]), batcher.submit(["ok2"]),
-                                        return_exceptions=True)
+            return await asyncio.gather(
+                batcher.submit(["ok"]),
+                batcher.submit(["bad"]),
+                batcher.submit(["ok2"]),
+                return_exceptions=True,
+            )
         finally:
             await batcher.stop()
 

@@ -1,4 +1,4 @@
-"""``eccr serve`` as a real uvicorn process on 127.0.0.1: endpoints, limits, key, a bounded load test, the page.
+"""``eccr serve`` as a real uvicorn process on 127.0.0.1: endpoints, limits, key, bounded load test, page.
 
 Servers bind 127.0.0.1 on a free port and are always stopped (fixtures in ``tests/conftest.py``). The load
 test sends a fixed number of requests with timeouts, so it ends by itself.
@@ -34,14 +34,18 @@ def test_health_extract_batch_and_limits(live_crf_server, extractor, sample_gold
     r = httpx.post(url + "/extract", json={"text": text})
     assert r.status_code == 200
     assert [(s["start"], s["end"], s["text"]) for s in r.json()["spans"]] == [
-        (s.start, s.end, text[s.start:s.end]) for s in extractor.extract(text)]
+        (s.start, s.end, text[s.start : s.end]) for s in extractor.extract(text)
+    ]
     texts = [d.text for d in sample_gold[:8]]
     r = httpx.post(url + "/extract", json={"texts": texts})
     assert [[s["start"] for s in res["spans"]] for res in r.json()["results"]] == [
-        [s.start for s in spans] for spans in extractor.extract_many(texts)]
+        [s.start for s in spans] for spans in extractor.extract_many(texts)
+    ]
     r = httpx.post(url + "/extract", json={"text": "発" * 30000})  # about 90 kB of UTF-8
     assert r.status_code == 413 and "larger than 20000 bytes" in r.json()["error"]
-    r = httpx.post(url + "/extract", content=b'{"texts": ["a", ', headers={"content-type": "application/json"})
+    r = httpx.post(
+        url + "/extract", content=b'{"texts": ["a", ', headers={"content-type": "application/json"}
+    )
     assert r.status_code == 422 and "not valid JSON" in r.json()["error"]
     r = httpx.post(url + "/extract", json={"texts": ["a"] * 9})
     assert r.status_code == 422 and "limit is 8" in r.json()["error"]
@@ -50,12 +54,16 @@ def test_health_extract_batch_and_limits(live_crf_server, extractor, sample_gold
 
 
 def test_api_key_from_the_environment(sample_crf):
-    server = LiveServer(["--model", str(sample_crf[1]), "--api-key-env", "ECCR_TEST_KEY"],
-                        env={"ECCR_TEST_KEY": "k-123"})
+    server = LiveServer(
+        ["--model", str(sample_crf[1]), "--api-key-env", "ECCR_TEST_KEY"], env={"ECCR_TEST_KEY": "k-123"}
+    )
     try:
         url = server.wait_ready().url
         assert httpx.post(url + "/extract", json={"text": "発熱"}).status_code == 401
-        assert httpx.post(url + "/extract", json={"text": "発熱"}, headers={"X-API-Key": "k-12"}).status_code == 401
+        assert (
+            httpx.post(url + "/extract", json={"text": "発熱"}, headers={"X-API-Key": "k-12"}).status_code
+            == 401
+        )
         ok = httpx.post(url + "/extract", json={"text": "発熱"}, headers={"Authorization": "Bearer k-123"})
         assert ok.status_code == 200 and "spans" in ok.json()
     finally:
@@ -65,8 +73,10 @@ def test_api_key_from_the_environment(sample_crf):
 def test_load_20_clients_1000_requests_no_errors_and_exact_answers(live_crf_server, extractor, sample_gold):
     """20 concurrent clients, 1,000 requests: no error, each answer equal to a direct extraction."""
     texts = [d.text for d in sample_gold]
-    expected = {t: [[s.start, s.end, s.label] for s in spans] for t, spans in zip(texts, extractor.extract_many(texts),
-                                                                                   strict=True)}
+    expected = {
+        t: [[s.start, s.end, s.label] for s in spans]
+        for t, spans in zip(texts, extractor.extract_many(texts), strict=True)
+    }
     url = live_crf_server.url + "/extract"
 
     def client(k: int) -> list[str]:
@@ -88,8 +98,9 @@ def test_load_20_clients_1000_requests_no_errors_and_exact_answers(live_crf_serv
     assert batching["requests"] >= 1000 and batching["calls"] <= batching["requests"]
 
 
-def test_the_page_highlights_the_concepts_over_the_right_characters(live_crf_server, extractor, chromium_page,
-                                                                    tmp_path):
+def test_the_page_highlights_the_concepts_over_the_right_characters(
+    live_crf_server, extractor, chromium_page, tmp_path
+):
     page = chromium_page
     page.goto(live_crf_server.url + "/")
     page.fill("#text", PAGE_TEXT)
@@ -98,7 +109,7 @@ def test_the_page_highlights_the_concepts_over_the_right_characters(live_crf_ser
     expected = extractor.extract(PAGE_TEXT)
     assert expected, "the model finds a concept in the page text"
     marks = page.eval_on_selector_all("#result mark", "ms => ms.map(m => [m.textContent, +m.dataset.start])")
-    assert marks == [[PAGE_TEXT[s.start:s.end], s.start] for s in expected]
+    assert marks == [[PAGE_TEXT[s.start : s.end], s.start] for s in expected]
     # the whole text is shown, in order, highlights included
     assert page.inner_text("#result") == PAGE_TEXT
     shot = tmp_path / "page.png"

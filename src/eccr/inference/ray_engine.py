@@ -66,7 +66,8 @@ def predict_with_ray(
     started_here = not ray.is_initialized()
     if started_here:
         # a local instance: one CPU per model actor plus one for the reading tasks
-        cpus = None if os.environ.get("RAY_ADDRESS") else (workers + 1 if workers else max(2, os.cpu_count() or 1))
+        local = not os.environ.get("RAY_ADDRESS")
+        cpus = (workers + 1 if workers else max(2, os.cpu_count() or 1)) if local else None
         ray.init(address=os.environ.get("RAY_ADDRESS"), num_cpus=cpus, include_dashboard=False,
                  log_to_driver=False, logging_level="warning", configure_logging=True)
     try:
