@@ -241,7 +241,7 @@ def _info(model: ConceptModel, directory: Path | None, device: str) -> ModelInfo
     name = directory.resolve().name if directory is not None else model.kind
     device_of = getattr(model, "device", None)
     return ModelInfo(
-        model_id=f"{name}@{_fingerprint(directory)}" if directory is not None else f"{name}@unsaved",
+        model_id=f"{name}@{_fingerprint(directory, record)}" if directory is not None else f"{name}@unsaved",
         kind=model.kind,
         spec=str(model.spec),
         labels=tuple(model.labels),
@@ -269,9 +269,15 @@ def _span_labels(labels: Sequence[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _fingerprint(directory: Path) -> str:
-    """12 hex digits of a SHA-256 over the directory's file names and contents (streamed, sorted)."""
+def _fingerprint(directory: Path, record: dict[str, Any]) -> str:
+    """12 hex digits of a SHA-256 over the model's files: from the record's file manifest (names, sizes,
+    hashes, checked at load) when it has one, else over the files' names and contents, streamed."""
     digest = hashlib.sha256()
+    manifest = record.get("manifest")
+    if isinstance(manifest, dict) and isinstance(manifest.get("files"), dict):
+        body = {k: v for k, v in record.items() if k != "manifest"}
+        digest.update(json.dumps([body, manifest["files"]], sort_keys=True, ensure_ascii=False).encode())
+        return digest.hexdigest()[:12]
     for path in sorted(p for p in directory.rglob("*") if p.is_file()):
         digest.update(path.relative_to(directory).as_posix().encode() + b"\0")
         with path.open("rb") as fh:

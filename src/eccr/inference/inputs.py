@@ -32,7 +32,7 @@ TEXT = "text"
 STDIN = "-"
 STDIN_NAME = "<stdin>"
 #: Formats an input may be read as (``--from``).
-INPUT_FORMATS = (TEXT, *FORMATS)
+INPUT_FORMATS = tuple(dict.fromkeys((TEXT, *FORMATS)))
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class InputUnit:
         """
         if self.path == STDIN:
             return _read_stdin(stdin or b"", self.format)
-        if self.format == TEXT:
+        if self.format == TEXT and not _corpus_layer_reads_text():
             path = Path(self.path)
             return [Document(path.stem, read_text_file(path), (), {"file": self.path})]
         return list(read_corpus(self.path, self.format))
@@ -91,15 +91,22 @@ def _expand(raw: str) -> list[Path]:
     return matches
 
 
+def _corpus_layer_reads_text() -> bool:
+    """Whether the corpus layer has the raw-text format (:mod:`eccr.corpus.text`); then its rule for what a
+    ``.txt`` path means applies here too, and raw text is read by it."""
+    return TEXT in FORMATS
+
+
 def _units_of(path: Path, format: str | None) -> list[InputUnit]:
+    text_by_default = not _corpus_layer_reads_text()  # before the corpus layer's rule: .txt is raw text
     if path.is_dir():
-        if format in (None, TEXT) and not any(path.glob("*.ann")):
-            files = sorted(path.glob("*.txt"))
+        if (format == TEXT or (format is None and text_by_default)) and not any(path.glob("*.ann")):
+            files = sorted(path.glob("*.txt"))  # one unit per file: a bad file fails alone
             if files:
                 return [InputUnit(str(f), TEXT) for f in files]
         return [InputUnit(str(path), format or detect_format(path))]
     if format is None:
-        format = TEXT if path.suffix.lower() == ".txt" else detect_format(path)
+        format = TEXT if text_by_default and path.suffix.lower() == ".txt" else detect_format(path)
     return [InputUnit(str(path), format)]
 
 

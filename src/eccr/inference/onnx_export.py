@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from eccr.atomic import atomic_directory
+from eccr.atomic import atomic_directory, atomic_write_text
 from eccr.corpus.types import Corpus, Document
 from eccr.errors import ConfigError, Location, ModelError
 from eccr.models.base import MODEL_FILE, ModelSpec, load_model
@@ -179,17 +179,11 @@ def export_onnx(
                 Location(file=str(source_dir)),
             )
         with atomic_directory(target) as tmp:
+            report = {"source": str(source_dir.resolve()), "source_spec": str(source.spec),
+                      "quantization": quantize, "opset": opset, "parity": parity.to_dict()}
+            # written before the model: save() records every file of the directory in its manifest
+            atomic_write_text(tmp / EXPORT_REPORT, json.dumps(report, ensure_ascii=False, indent=2) + "\n")
             exported.save(tmp)
-            report = {
-                "source": str(source_dir.resolve()),
-                "source_spec": str(source.spec),
-                "quantization": quantize,
-                "opset": opset,
-                "parity": parity.to_dict(),
-            }
-            (tmp / EXPORT_REPORT).write_text(
-                json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-            )
     return ExportResult(target, quantize, parity, (target / ONNX_FILE).stat().st_size)
 
 
