@@ -213,3 +213,32 @@ def test_a_failing_request_does_not_fail_the_others_in_its_batch():
 
     good, bad, good2 = asyncio.run(scenario())
     assert good == [[]] and good2 == [[]] and isinstance(bad, ValueError)
+
+
+def test_a_slow_answer_is_a_504_and_a_full_queue_a_503(extractor, monkeypatch):
+    import threading
+    import time
+
+    release = threading.Event()
+
+    def slow(texts, batch_size=32):
+        release.wait(5)
+        return [[] for _ in texts]
+
+    monkeypatch.setattr(extractor, "extract_many", slow)
+    settings = ServeSettings(timeout_s=0.2, queue_size=1, max_batch=1)
+    with TestClient(create_app(extractor, settings)) as client:
+        started = time.perf_counter()
+        r = client.post("/extract", json={"text": "a"})
+        assert r.status_code == 504 and "0.2 s" in r.json()["error"] and time.perf_counter() - started < 3
+        # the worker still holds "a"; one request may wait, the next is refused
+        results: list[int] = []
+        waiting = threading.Thread(target=lambda: results.append(client.post("/extract", json={"text": "b"})
+                                                                 .status_code))
+        waiting.start()
+        time.sleep(0.05)
+        r = client.post("/extract", json={"text": "c"})
+        release.set()
+        waiting.join()
+    assert r.status_code == 503 and r.headers["retry-after"] == "1" and "busy" in r.json()["error"]
+    assert results == [200]  # the waiting request was answered once the worker was free
