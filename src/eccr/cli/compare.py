@@ -17,6 +17,10 @@ from typing import Annotated, Any
 import typer
 
 from eccr.cli.common import OutputFormat
+from eccr.metrics.measures import measure_names
+
+#: The measures ``--measure`` accepts, listed in its help (the registry, when the command is registered).
+_MEASURES = measure_names()
 
 
 def split_positionals(paths: list[Path], gold: Path | None) -> tuple[Path | None, Path, Path]:
@@ -56,10 +60,14 @@ def command(
              "is also accepted).", show_default=False, metavar="RUN_A RUN_B")],
     gold: Annotated[Path | None, typer.Option(
         "--gold", help="Gold corpus; default: RUN_A's gold.jsonl. Required when the runs are files.")] = None,
-    measure: Annotated[str, typer.Option("--measure", help="wsm, marker, char or exact.")] = "wsm",
+    measure: Annotated[str, typer.Option(
+        "--measure", help="A registered measure: " + ", ".join(_MEASURES) + ".")] = "wsm",
     p: Annotated[str, typer.Option("--p", help="Hölder p of wsm/marker (a number or 'inf').")] = "1",
     metric: Annotated[str, typer.Option("--metric", help="f1, precision or recall.")] = "f1",
     typed: Annotated[bool, typer.Option("--typed", help="Compare spans per label.")] = False,
+    tokenizer: Annotated[str | None, typer.Option(
+        "--tokenizer", help="Tokenizer of the token measure: 'char', 'simple' or a Hugging Face id/path.")
+                         ] = None,
     resamples: Annotated[int, typer.Option("--resamples", help="Bootstrap resamples (CI).")] = 1000,
     permutations: Annotated[int, typer.Option("--permutations", help="Randomisation rounds (p).")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the bootstrap and the test.")] = 0,
@@ -81,10 +89,10 @@ def command(
     from eccr.cli.common import err_console
     from eccr.errors import ConfigError
     from eccr.experiments.runs import compare_runs
-    from eccr.metrics import parse_p
+    from eccr.metrics import measure_names, parse_p
 
-    if measure not in ("wsm", "marker", "char", "exact"):
-        raise ConfigError("E053", f"--measure must be wsm, marker, char or exact, got {measure!r}")
+    if measure not in measure_names():
+        raise ConfigError("E053", f"--measure must be one of {', '.join(measure_names())}, got {measure!r}")
     if metric not in ("f1", "precision", "recall"):
         raise ConfigError("E053", f"--metric must be f1, precision or recall, got {metric!r}")
     try:
@@ -93,6 +101,7 @@ def command(
         raise ConfigError("E053", f"--p value {p!r} is not a number or 'inf'") from None
     gold_path, run_a, run_b = split_positionals(paths, gold)
     result = compare_runs(run_a, run_b, gold_path, measure=measure, p=p_value, metric=metric, typed=typed,
+                          tokenizer=tokenizer,
                           gold_format=gold_format, pred_format=pred_format, select=select,
                           pred_select=pred_select, allow_missing=allow_missing, n_resamples=resamples,
                           n_permutations=permutations, seed=seed)

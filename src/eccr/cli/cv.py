@@ -87,22 +87,19 @@ def print_summary(result) -> None:
     from rich.table import Table
 
     from eccr.cli.common import console
+    from eccr.metrics import format_p
     from eccr.reports.tables import mean_sd
 
-    data = result.to_dict()
+    summary = result.summary
     table = Table(
         title=f"{result.config.model.spec}: {result.plan.k}-fold wsm, mean (SD) / pooled "
         f"({result.wall_s:.1f} s)"
     )
     table.add_column("p", justify="right")
-    for measure in ("f1", "recall", "precision"):
-        table.add_column(measure, justify="right")
-    for p, entry in data["wsm"].items():
-        table.add_row(
-            p,
-            *(
-                f"{mean_sd(entry[m]['mean'], entry[m]['sd'])} / {entry[m]['pooled']:.3f}"
-                for m in ("f1", "recall", "precision")
-            ),
-        )
+    for metric in ("f1", "recall", "precision"):
+        table.add_column(metric, justify="right")
+    for p in result.pooled.p_values:
+        entry = summary.entry("wsm", format_p(p))
+        stats = [getattr(entry, metric) for metric in ("f1", "recall", "precision")]
+        table.add_row(format_p(p), *(f"{mean_sd(s.mean, s.sd)} / {s.pooled:.3f}" for s in stats))
     console.print(table)

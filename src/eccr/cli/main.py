@@ -17,6 +17,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("show", "eccr.cli.show"),
     ("score", "eccr.cli.score"),
     ("compare", "eccr.cli.compare"),
+    ("report", "eccr.cli.report"),
     ("train", "eccr.cli.train"),
     ("cv", "eccr.cli.cv"),
     ("predict", "eccr.cli.predict"),

@@ -47,17 +47,15 @@ def _csv(rows: list[dict[str, Any]]) -> str:
 
 
 def document_rows(report: Any) -> list[dict[str, Any]]:
-    """One row per document, measure and p (``--per-doc`` in CSV and table output)."""
+    """One row per document, measure and p (``--per-doc`` in CSV and table output), in registry order."""
     from eccr.metrics import format_p
 
     rows = []
     for doc in report.per_document or ():
-        for measure, table in (("wsm", doc.wsm), ("marker", doc.marker)):
-            for p, prf in table.items():
-                rows.append({"document": doc.doc_id, "measure": measure, "p": format_p(p), **prf.to_dict()})
-        for measure, prf in (("char", doc.char), ("token", doc.token), ("exact", doc.exact)):
-            if prf is not None:
-                rows.append({"document": doc.doc_id, "measure": measure, "p": "", **prf.to_dict()})
+        for measure, value in doc.scores.items():
+            for p, prf in (value.items() if measure.has_p else [(None, value)]):
+                rows.append({"document": doc.doc_id, "measure": measure.name,
+                             "p": "" if p is None else format_p(p), **prf.to_dict()})
     return rows
 
 
@@ -126,7 +124,8 @@ def command(
                      "and p-value (as eccr compare PRED PAIRED --gold GOLD).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the paired bootstrap and test.")] = 0,
 ) -> None:
-    """Score PRED against GOLD: weighted soft matching, marker, character, exact and JMED-LLM scores."""
+    """Score PRED against GOLD with every measure: weighted soft matching, marker, character, token (with
+    --tokenizer), exact and JMED-LLM scores."""
     from eccr.cli.common import console
     from eccr.corpus.io import read_corpus
     from eccr.metrics import DEFAULT_P, score

@@ -207,14 +207,10 @@ class CVResult:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """``summary.json``: the fold summary's keys (``wsm`` …) plus ``fold_results`` and ``run``."""
-        from eccr.metrics.report import format_p
-
+        """``summary.json``: the fold summary's keys (``wsm`` …) plus ``fold_results`` (each fold's sizes,
+        timings and the pooled score of every measure) and ``run``."""
         data = dict(self.summary.to_dict())
-        data["fold_results"] = [
-            {**f.info(), "wsm": {format_p(p): f.report.wsm[p].to_dict() for p in f.report.p_values}}
-            for f in self.folds
-        ]
+        data["fold_results"] = [{**f.info(), **f.report.scores_dict(strata=False)} for f in self.folds]
         data["run"] = self.run_info()
         return data
 

@@ -204,16 +204,17 @@ def run_warnings(run_a: RunInput, run_b: RunInput, *, gold_given: bool) -> tuple
 
 def compare_runs(run_a: str | Path, run_b: str | Path, gold: str | Path | None = None, *,
                  measure: str = "wsm", p: float | None = 1.0, metric: str = "f1", typed: bool = False,
-                 gold_format: str | None = None, pred_format: str | None = None, select: str | None = None,
-                 pred_select: str | None = None, allow_missing: bool = False, n_resamples: int = 1000,
-                 n_permutations: int = 1000, seed: int = 0, zero_division: float = 0.0) -> RunComparison:
+                 tokenizer: str | None = None, gold_format: str | None = None, pred_format: str | None = None,
+                 select: str | None = None, pred_select: str | None = None, allow_missing: bool = False,
+                 n_resamples: int = 1000, n_permutations: int = 1000, seed: int = 0,
+                 zero_division: float = 0.0) -> RunComparison:
     """Compare two runs (directories or predictions files) on the same documents: A − B, CI and p-value.
 
     Args:
         run_a, run_b: cv run directories or predictions files (any corpus format; ``pred_format``).
         gold: the gold corpus; default: RUN_A's (else RUN_B's) ``gold.jsonl``. Required for two files.
         select: span selector applied to the gold; ``pred_select`` to the predictions.
-        measure, p, metric, typed, n_resamples, n_permutations, seed, zero_division: as in
+        measure, p, metric, typed, tokenizer, n_resamples, n_permutations, seed, zero_division: as in
             :func:`eccr.metrics.compare_systems`.
 
     Raises:
@@ -238,7 +239,7 @@ def compare_runs(run_a: str | Path, run_b: str | Path, gold: str | Path | None =
     check_same_documents(runs[0], runs[1], allow_missing=allow_missing)
     comparison = compare_systems(
         gold_corpus, runs[0].predictions, runs[1].predictions, measure=measure, p=p, metric=metric,
-        typed=typed, allow_missing=allow_missing, n_resamples=n_resamples, n_permutations=n_permutations,
-        seed=seed, zero_division=zero_division)
+        typed=typed, tokenizer=tokenizer, allow_missing=allow_missing, n_resamples=n_resamples,
+        n_permutations=n_permutations, seed=seed, zero_division=zero_division)
     return RunComparison(comparison, runs[0].path, runs[1].path, gold_name,
                          run_warnings(runs[0], runs[1], gold_given=gold is not None))

@@ -71,16 +71,23 @@ def _matches(item: tuple[str, str], others: set[tuple[str, str]]) -> bool:
     return any(label == other_label and (string in other or other in string) for other_label, other in others)
 
 
-def document_prf(gold: set[tuple[str, str]], pred: set[tuple[str, str]], *, partial: bool,
-                 zero_division: float) -> tuple[float, float, float]:
-    """Precision, recall and F1 of one document's string sets."""
+def document_counts(gold: set[tuple[str, str]], pred: set[tuple[str, str]], *, partial: bool
+                    ) -> tuple[int, int, int, int]:
+    """``(correct predicted, predicted, found gold, gold)`` strings of one document."""
     if partial:
         correct = sum(_matches(q, gold) for q in pred)
         found = sum(_matches(g, pred) for g in gold)
     else:
         correct = found = len(gold & pred)
-    precision = correct / len(pred) if pred else zero_division
-    recall = found / len(gold) if gold else zero_division
+    return correct, len(pred), found, len(gold)
+
+
+def document_prf(gold: set[tuple[str, str]], pred: set[tuple[str, str]], *, partial: bool,
+                 zero_division: float) -> tuple[float, float, float]:
+    """Precision, recall and F1 of one document's string sets."""
+    correct, n_pred, found, n_gold = document_counts(gold, pred, partial=partial)
+    precision = correct / n_pred if n_pred else zero_division
+    recall = found / n_gold if n_gold else zero_division
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else zero_division
     return precision, recall, f1
 

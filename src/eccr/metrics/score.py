@@ -1,6 +1,10 @@
-"""``score(gold, pred)``: every measure of the paper on two corpora, as one :class:`ScoreReport`.
+"""``score(gold, pred)``: every registered measure on two corpora, as one :class:`ScoreReport`.
 
-Gold and predictions are matched by document id (:mod:`eccr.metrics.pairing`). Then, per document:
+Gold and predictions are matched by document id (:mod:`eccr.metrics.pairing`). The maximal runs of each
+side, their markers and the markers' Hölder norms are prepared once
+(:class:`~eccr.metrics.measures.ScoringInput`); then every measure of the registry
+(:mod:`eccr.metrics.measures`) computes its per-document counts from them. The built-in measures, per
+document:
 
 * the weighted soft matching score and the marker matching score for each Hölder ``p``
   (:mod:`eccr.metrics.wsm`, where the definition is stated in full), on maximal runs of each side — per
@@ -11,8 +15,9 @@ Gold and predictions are matched by document id (:mod:`eccr.metrics.pairing`). T
   (:mod:`eccr.metrics.jmedllm`), the conventional NER scores, on the spans as given;
 * optionally the length strata (:mod:`eccr.metrics.strata`).
 
-Pooled scores are ratios of sums over all documents (every span of every document counts once); the
-per-document sums are kept in :class:`DocumentTotals` for per-document scores, bootstrap intervals and
+Each measure's documents combine as its registry entry says: ratios of sums over all documents (every span
+of every document counts once), or, for JMED-LLM's scores, means of per-document scores. The per-document
+sums are kept in :class:`DocumentTotals` (``report.totals``) for per-document scores, bootstrap intervals and
 paired tests (:mod:`eccr.metrics.stats`).
 
 >>> from eccr.corpus.types import Corpus, Document, Span
@@ -28,52 +33,19 @@ True
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
-from eccr.corpus.types import DEFAULT_LABEL, Document
-from eccr.metrics.char import char_totals
-from eccr.metrics.exact import exact_counts
-from eccr.metrics.jmedllm import gold_surfaces, jmedllm_scores, surfaces
+from eccr.corpus.types import DEFAULT_LABEL, LENGTH_BINS, Document
+from eccr.metrics.measures import Measure, ScoringInput, measures, prf_of_row
 from eccr.metrics.pairing import DocumentPair, pair_documents
-from eccr.metrics.report import DEFAULT_P, PRF, DocumentScore, MacroPRF, ScoreReport
-from eccr.metrics.runs import Layout, Markers, RunSet, find_markers
-from eccr.metrics.strata import stratify
-from eccr.metrics.token import TokenOffsets, resolve_tokenizer, token_counts
+from eccr.metrics.report import DEFAULT_P, DocumentScore, DocumentTotals, LengthStratum, Score, ScoreReport
+from eccr.metrics.runs import Layout, RunSet, find_markers
+from eccr.metrics.strata import SpanBins
+from eccr.metrics.token import TokenOffsets, resolve_tokenizer
 from eccr.metrics.wsm import check_p, marker_norms
 
-
-@dataclass(frozen=True)
-class DocumentTotals:
-    """Per-document numerators and denominators of every measure.
-
-    Each array has columns ``[precision_num, precision_den, recall_num, recall_den]`` and one row per
-    document (in :attr:`doc_ids` order); ``wsm`` and ``marker`` have a leading axis over :attr:`p_values`.
-    Summing rows gives the pooled score; resampling rows gives bootstrap scores.
-    """
-
-    doc_ids: tuple[str, ...]
-    p_values: tuple[float, ...]
-    wsm: np.ndarray
-    marker: np.ndarray
-    char: np.ndarray
-    exact: np.ndarray
-    token: np.ndarray | None
-    gold_spans: int
-    pred_spans: int
-
-    def measure(self, name: str, p: float | None = None) -> np.ndarray:
-        """The ``(n_docs, 4)`` array of ``name`` (``wsm``/``marker`` need ``p``; others ignore it)."""
-        if name in ("wsm", "marker"):
-            if p is None:
-                raise ValueError(f"measure {name!r} needs a p value")
-            index = self.p_values.index(check_p(p))
-            return (self.wsm if name == "wsm" else self.marker)[index]
-        array = {"char": self.char, "exact": self.exact, "token": self.token}.get(name)
-        if array is None:
-            raise ValueError(f"unknown or absent measure {name!r}")
-        return array
+__all__ = ["DocumentTotals", "document_totals", "score"]
 
 
 def _normalise_p(p: float | Sequence[float]) -> tuple[float, ...]:
@@ -99,37 +71,14 @@ def _span_arrays(span_lists: Sequence[Sequence], label_index: dict[str, int] | N
     return docs, labels, starts, ends
 
 
-def _per_doc(docs: np.ndarray, weights: np.ndarray | None, n_docs: int) -> np.ndarray:
-    return np.bincount(docs, weights=weights, minlength=n_docs).astype(np.float64)
-
-
-def _row(row: np.ndarray, zero_division: float) -> PRF:
-    return PRF(float(row[0]), float(row[1]), float(row[2]), float(row[3]), zero_division)
-
-
-def _pool(rows: np.ndarray, zero_division: float) -> PRF:
-    return _row(rows.sum(axis=0) if len(rows) else np.zeros(4), zero_division)
-
-
 def _pairs(gold: Sequence[Document], pred: Sequence[Document], allow_missing: bool) -> list[DocumentPair]:
     return pair_documents(gold, pred, allow_missing=allow_missing, gold_source=getattr(gold, "source", None),
                           pred_source=getattr(pred, "source", None))
 
 
-@dataclass(frozen=True)
-class _Core:
-    totals: DocumentTotals
-    gold: RunSet
-    pred: RunSet
-    gold_markers: Markers
-    pred_markers: Markers
-    gold_norms: list[np.ndarray]
-    pred_norms: list[np.ndarray]
-
-
-def _core(pairs: Sequence[DocumentPair], p_values: tuple[float, ...], typed: bool,
-          offsets: TokenOffsets | None, conventional: bool) -> _Core:
-    n = len(pairs)
+def _scoring_input(pairs: Sequence[DocumentPair], p_values: tuple[float, ...], typed: bool,
+                   offsets: TokenOffsets | None, conventional: bool) -> ScoringInput:
+    """Runs of both sides, their markers and, per p, the markers' Hölder norms: what every measure reads."""
     gold_lists = [pair.gold.spans for pair in pairs]
     pred_lists = [pair.pred_spans for pair in pairs]
     if typed:
@@ -143,35 +92,29 @@ def _core(pairs: Sequence[DocumentPair], p_values: tuple[float, ...], typed: boo
     pred = RunSet.from_arrays(layout, *_span_arrays(pred_lists, label_index))
     gold_markers = find_markers(gold, pred)
     pred_markers = find_markers(pred, gold)
-    g_len = gold.lengths.astype(np.float64)
-    q_len = pred.lengths.astype(np.float64)
-    g_den, q_den = _per_doc(gold.docs, g_len, n), _per_doc(pred.docs, q_len, n)
-    g_cnt, q_cnt = _per_doc(gold.docs, None, n), _per_doc(pred.docs, None, n)
-    wsm = np.zeros((len(p_values), n, 4))
-    marker = np.zeros((len(p_values), n, 4))
-    gold_norms, pred_norms = [], []
-    for k, p in enumerate(p_values):
-        g_norm = marker_norms(gold_markers, p)
-        q_norm = marker_norms(pred_markers, p)
-        gold_norms.append(g_norm)
-        pred_norms.append(q_norm)
-        wsm[k] = np.stack([_per_doc(pred.docs, q_norm, n), q_den, _per_doc(gold.docs, g_norm, n), g_den],
-                          axis=1)
-        marker[k] = np.stack([_per_doc(pred.docs, q_norm / q_len, n), q_cnt,
-                              _per_doc(gold.docs, g_norm / g_len, n), g_cnt], axis=1)
-    char = char_totals(gold, pred, gold_markers, n)
-    exact = np.zeros((n, 4))
-    if conventional:
-        exact = np.asarray([exact_counts(pair.gold.spans, pair.pred_spans, typed) for pair in pairs],
-                           dtype=np.float64).reshape(n, 4)
-    token = None
-    if offsets is not None:
-        token = np.asarray([token_counts(pair.gold.text, pair.gold.spans, pair.pred_spans,
-                                         offsets(pair.gold.text), typed) for pair in pairs],
-                           dtype=np.float64).reshape(n, 4)
-    totals = DocumentTotals(tuple(pair.doc_id for pair in pairs), p_values, wsm, marker, char, exact, token,
-                            len(gold), len(pred))
-    return _Core(totals, gold, pred, gold_markers, pred_markers, gold_norms, pred_norms)
+    return ScoringInput(
+        pairs, p_values, typed, offsets, conventional, gold, pred, gold_markers, pred_markers,
+        tuple(marker_norms(gold_markers, p) for p in p_values),
+        tuple(marker_norms(pred_markers, p) for p in p_values))
+
+
+def _counts(inp: ScoringInput) -> dict[Measure, np.ndarray]:
+    """Every registered measure's per-document counts (zeros for a conventional one when not wanted)."""
+    out: dict[Measure, np.ndarray] = {}
+    for measure in measures():
+        if measure.conventional and not inp.conventional:
+            shape = (len(inp.p_values), inp.documents, 4) if measure.has_p else (inp.documents, 4)
+            out[measure] = np.zeros(shape)
+            continue
+        array = measure.counts(inp)
+        if array is not None:
+            out[measure] = array
+    return out
+
+
+def _totals(inp: ScoringInput, counts: dict[Measure, np.ndarray]) -> DocumentTotals:
+    return DocumentTotals(tuple(pair.doc_id for pair in inp.pairs), inp.p_values, counts, len(inp.gold),
+                          len(inp.pred))
 
 
 def document_totals(gold: Sequence[Document], pred: Sequence[Document], *,
@@ -180,11 +123,49 @@ def document_totals(gold: Sequence[Document], pred: Sequence[Document], *,
                     conventional: bool = True) -> DocumentTotals:
     """Per-document sums of every measure (what :func:`score` pools); see :class:`DocumentTotals`.
 
-    ``conventional=False`` skips exact match (its columns stay 0), for speed when only the paper's
-    measures are wanted.
+    ``conventional=False`` skips the conventional measures (exact match, JMED-LLM; their columns stay 0),
+    for speed when only the paper's measures are wanted.
     """
-    pairs = _pairs(gold, pred, allow_missing)
-    return _core(pairs, _normalise_p(p), typed, resolve_tokenizer(tokenizer), conventional).totals
+    inp = _scoring_input(_pairs(gold, pred, allow_missing), _normalise_p(p), typed,
+                         resolve_tokenizer(tokenizer), conventional)
+    return _totals(inp, _counts(inp))
+
+
+def _pool(measure: Measure, array: np.ndarray, inp: ScoringInput, zero_division: float) -> Score:
+    def one(rows: np.ndarray) -> Score:
+        if measure.conventional and not inp.conventional:
+            return measure.pooling.empty(inp.documents, zero_division)
+        return measure.pooling.combine(rows, zero_division)
+
+    if measure.has_p:
+        return {p: one(array[k]) for k, p in enumerate(inp.p_values)}  # type: ignore[misc]
+    return one(array)
+
+
+def _document_scores(totals: DocumentTotals, zero_division: float) -> tuple[DocumentScore, ...]:
+    def row(measure: Measure, array: np.ndarray, i: int) -> Score:
+        if measure.has_p:
+            return {p: prf_of_row(array[k, i], zero_division) for k, p in enumerate(totals.p_values)}
+        return prf_of_row(array[i], zero_division)
+
+    return tuple(DocumentScore(doc_id, {m: row(m, a, i) for m, a in totals.counts.items()})
+                 for i, doc_id in enumerate(totals.doc_ids))
+
+
+def _strata(inp: ScoringInput, zero_division: float) -> dict[str, LengthStratum]:
+    """Per length bin, every stratified measure (see :mod:`eccr.metrics.strata` for the rule)."""
+    bins = SpanBins.build(inp.gold, inp.pred, inp.pred_markers)
+    sums = {m: m.strata(inp, bins) for m in measures() if m.strata is not None}
+    gold_count, pred_count = bins.counts()
+
+    def value(measure: Measure, array: np.ndarray, b: int) -> Score:
+        if measure.has_p:
+            return {p: prf_of_row(array[k, b], zero_division) for k, p in enumerate(inp.p_values)}
+        return prf_of_row(array[b], zero_division)
+
+    return {name: LengthStratum({m: value(m, a, b) for m, a in sums.items()}, int(gold_count[b]),
+                                int(pred_count[b]))
+            for b, (name, _, _) in enumerate(LENGTH_BINS)}
 
 
 def score(
@@ -200,7 +181,7 @@ def score(
     allow_missing: bool = False,
     conventional: bool = True,
 ) -> ScoreReport:
-    """Score predicted spans against gold spans with every measure of the paper.
+    """Score predicted spans against gold spans with every registered measure.
 
     Args:
         gold: the reference corpus (a :class:`~eccr.corpus.types.Corpus` or a sequence of documents).
@@ -221,46 +202,17 @@ def score(
         ConfigError: an invalid p (``E053``) or tokenizer (``E054``).
     """
     pairs = _pairs(gold, pred, allow_missing)
-    p_values = _normalise_p(p)
-    core = _core(pairs, p_values, typed, resolve_tokenizer(tokenizer), conventional)
-    t = core.totals
-    zd = zero_division
-    if conventional:
-        j_exact, j_partial = jmedllm_scores(
-            [(gold_surfaces(pair.gold, typed),
-              surfaces(pair.gold.text, pair.pred_spans, typed)) for pair in pairs], zero_division=zd)
-    else:
-        j_exact = j_partial = MacroPRF(zd, zd, zd, len(pairs))
-    strata = None
-    if by_length:
-        strata = stratify(p_values, core.gold, core.pred, core.gold_markers, core.pred_markers,
-                          core.gold_norms, core.pred_norms, zd)
-    documents = None
-    if per_document:
-        documents = tuple(
-            DocumentScore(
-                doc_id,
-                {p: _row(t.wsm[k, i], zd) for k, p in enumerate(p_values)},
-                {p: _row(t.marker[k, i], zd) for k, p in enumerate(p_values)},
-                _row(t.char[i], zd),
-                _row(t.exact[i], zd),
-                None if t.token is None else _row(t.token[i], zd),
-            )
-            for i, doc_id in enumerate(t.doc_ids)
-        )
+    inp = _scoring_input(pairs, _normalise_p(p), typed, resolve_tokenizer(tokenizer), conventional)
+    counts = _counts(inp)
+    totals = _totals(inp, counts)
     return ScoreReport(
-        p_values=p_values,
-        wsm={p: _pool(t.wsm[k], zd) for k, p in enumerate(p_values)},
-        marker={p: _pool(t.marker[k], zd) for k, p in enumerate(p_values)},
-        char=_pool(t.char, zd),
-        exact=_pool(t.exact, zd),
-        jmedllm_exact=j_exact,
-        jmedllm_partial=j_partial,
+        p_values=inp.p_values,
+        scores={m: _pool(m, array, inp, zero_division) for m, array in counts.items()},
         documents=len(pairs),
-        gold_spans=t.gold_spans,
-        pred_spans=t.pred_spans,
+        gold_spans=totals.gold_spans,
+        pred_spans=totals.pred_spans,
         typed=typed,
-        token=None if t.token is None else _pool(t.token, zd),
-        by_length=strata,
-        per_document=documents,
+        by_length=_strata(inp, zero_division) if by_length else None,
+        per_document=_document_scores(totals, zero_division) if per_document else None,
+        totals=totals,
     )

@@ -18,19 +18,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from eccr.corpus.types import Document
-from eccr.errors import ScoringError
-from eccr.metrics.report import DEFAULT_P, MacroPRF, ScoreReport, format_p
-from eccr.metrics.score import DocumentTotals, document_totals
+from eccr.errors import ConfigError, ScoringError
+from eccr.metrics.measures import DOCUMENT_MEAN, POOLED, Pooling, get_measure
+from eccr.metrics.report import DEFAULT_P, MacroPRF, ScoreReport, f1_from_sums, format_p
+from eccr.metrics.score import document_totals
+from eccr.metrics.token import TokenOffsets
+
+__all__ = ["f1_from_sums"]  # re-exported: the vectorised PRF lives with PRF in eccr.metrics.report
 
 _PRF_KEYS = ("precision", "recall", "f1")
-_SUMMARY_SECTIONS = ("wsm", "marker", "char", "token", "exact", "jmedllm", "by_length", "by_length_marker")
 
 
 # --- fold summaries --------------------------------------------------------------------------------------
@@ -71,6 +75,10 @@ class FoldSummary:
     folds: int
     entries: tuple[FoldEntry, ...]
 
+    def entry(self, *path: str) -> FoldEntry | None:
+        """The entry at ``path`` (``summary.entry("wsm", "1")``); ``None`` when the folds lack that score."""
+        return next((e for e in self.entries if e.path == path), None)
+
     def to_dict(self) -> dict[str, Any]:
         """Nested like :meth:`ScoreReport.to_dict`, each leaf ``{"f1": {"mean","sd","pooled"}, ...}``."""
         out: dict[str, Any] = {}
@@ -106,21 +114,6 @@ class FoldSummary:
         return "\n".join(lines) + "\n"
 
 
-def _leaves(node: Any, path: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], dict[str, float]]]:
-    if isinstance(node, dict):
-        if all(key in node for key in _PRF_KEYS):
-            yield path, node
-            return
-        for key, value in node.items():
-            yield from _leaves(value, (*path, key))
-
-
-def _score_leaves(report: ScoreReport) -> dict[tuple[str, ...], dict[str, float]]:
-    data = report.to_dict()
-    return {path: leaf for section in _SUMMARY_SECTIONS if section in data
-            for path, leaf in _leaves(data[section], (section,))}
-
-
 def _stat(values: Sequence[float], pooled: float) -> FoldStat:
     array = np.asarray(values, dtype=np.float64)
     sd = float(array.std(ddof=1)) if len(array) > 1 else None
@@ -132,11 +125,11 @@ def summarize_folds(fold_reports: Sequence[ScoreReport], pooled: ScoreReport) ->
 
     Every fold report must hold the same scores (same p values, same options) as ``pooled``.
 
-    >>> from eccr.metrics.report import PRF, MacroPRF
+    >>> from eccr.metrics.measures import get_measure
+    >>> from eccr.metrics.report import PRF
     >>> def fake(f1_num):
     ...     prf = PRF(f1_num, 10, f1_num, 10)
-    ...     return ScoreReport((1.0,), {1.0: prf}, {1.0: prf}, prf, prf, MacroPRF(0, 0, 0, 1),
-    ...                        MacroPRF(0, 0, 0, 1), 1, 1, 1)
+    ...     return ScoreReport((1.0,), {get_measure("wsm"): {1.0: prf}, get_measure("char"): prf}, 1, 1, 1)
     >>> s = summarize_folds([fake(6), fake(8)], fake(7))
     >>> f1 = s.to_dict()["wsm"]["1"]["f1"]
     >>> round(f1["mean"], 4), round(f1["sd"], 4), f1["pooled"]
@@ -144,18 +137,18 @@ def summarize_folds(fold_reports: Sequence[ScoreReport], pooled: ScoreReport) ->
     """
     if not fold_reports:
         raise ScoringError("E055", "no fold reports to summarise")
-    pooled_leaves = _score_leaves(pooled)
-    folds = [_score_leaves(r) for r in fold_reports]
-    for i, leaves in enumerate(folds):
-        if leaves.keys() != pooled_leaves.keys():
-            differing = sorted(set(leaves) ^ set(pooled_leaves))[:3]
+    pooled_scores = dict(pooled.items())
+    folds = [dict(r.items()) for r in fold_reports]
+    for i, scores in enumerate(folds):
+        if scores.keys() != pooled_scores.keys():
+            differing = sorted(set(scores) ^ set(pooled_scores))[:3]
             raise ScoringError("E055", f"fold report #{i + 1} holds different scores from the pooled report "
                                        f"(e.g. {['/'.join(d) for d in differing]}); score every fold with "
                                        "the same options")
     entries = tuple(
-        FoldEntry(path, *(_stat([leaves[path][metric] for leaves in folds], pooled_leaves[path][metric])
-                          for metric in _PRF_KEYS))
-        for path in pooled_leaves
+        FoldEntry(path, *(_stat([getattr(scores[path], metric) for scores in folds],
+                                getattr(value, metric)) for metric in _PRF_KEYS))
+        for path, value in pooled_scores.items()
     )
     return FoldSummary(len(fold_reports), entries)
 
@@ -170,41 +163,51 @@ def document_average(rows: np.ndarray, *, zero_division: float = 0.0) -> MacroPR
     >>> document_average(np.array([[1, 1, 1, 2], [0, 0, 3, 3]]), zero_division=0.0).recall
     0.75
     """
-    rows = _check_rows(rows)
-    return MacroPRF(float(f1_from_sums(rows, zero_division, "precision").mean()),
-                    float(f1_from_sums(rows, zero_division, "recall").mean()),
-                    float(f1_from_sums(rows, zero_division, "f1").mean()), len(rows))
+    return DOCUMENT_MEAN.combine(_check_rows(rows), zero_division)  # type: ignore[return-value]
 
 
 # --- bootstrap and paired tests --------------------------------------------------------------------------
 
 
-def f1_from_sums(sums: np.ndarray, zero_division: float = 0.0, metric: str = "f1") -> np.ndarray:
-    """Precision, recall or F1 of each row of ``[p_num, p_den, r_num, r_den]`` sums (vectorised PRF)."""
-    sums = np.atleast_2d(sums)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.where(sums[:, 1] > 0, sums[:, 0] / sums[:, 1], zero_division)
-        recall = np.where(sums[:, 3] > 0, sums[:, 2] / sums[:, 3], zero_division)
-        if metric == "precision":
-            return precision
-        if metric == "recall":
-            return recall
-        total = precision + recall
-        return np.where(total > 0, 2 * precision * recall / total, zero_division)
+#: Resampled-document draws up to this many numbers (documents × resamples) are remembered and shared.
+_CACHED_DRAWS = 4_000_000
 
 
-def _resample_sums(rows: Sequence[np.ndarray], n_resamples: int, rng: np.random.Generator
-                   ) -> list[np.ndarray]:
-    """Sums of each of ``rows`` (same documents) over ``n_resamples`` bootstrap resamples of documents."""
-    n = len(rows[0])
-    out = [np.empty((n_resamples, 4)) for _ in rows]
+def _draw(n: int, n_resamples: int, seed: int) -> tuple[tuple[np.ndarray, ...], dict[str, Any]]:
+    """How often each of ``n`` documents is drawn in each resample (chunks of rows), and the generator's
+    state after drawing them."""
+    rng = np.random.default_rng(seed)
+    chunks = []
     chunk = max(1, 2_000_000 // max(n, 1))
     for begin in range(0, n_resamples, chunk):
         size = min(chunk, n_resamples - begin)
         counts = rng.multinomial(n, np.full(n, 1.0 / n), size=size).astype(np.float64)
-        for target, array in zip(out, rows, strict=True):
-            target[begin : begin + size] = counts @ array
-    return out
+        counts.flags.writeable = False
+        chunks.append(counts)
+    return tuple(chunks), rng.bit_generator.state
+
+
+# A report compares many systems on the same documents with the same seed: every call draws the same
+# resamples, so the (slow) multinomial draws are made once and shared.
+_draw_cached = functools.lru_cache(maxsize=2)(_draw)
+
+
+def _resample_sums(summands: Sequence[np.ndarray], n_resamples: int, seed: int
+                   ) -> tuple[list[np.ndarray], np.random.Generator]:
+    """Sums of each of ``summands`` (same documents) over ``n_resamples`` bootstrap resamples of documents,
+    and the seeded generator positioned after the draws (for what the caller draws next)."""
+    n = len(summands[0])
+    draw = _draw_cached if n * n_resamples <= _CACHED_DRAWS else _draw
+    chunks, state = draw(n, n_resamples, seed)
+    out = [np.empty((n_resamples, array.shape[1])) for array in summands]
+    begin = 0
+    for counts in chunks:
+        for target, array in zip(out, summands, strict=True):
+            target[begin : begin + len(counts)] = counts @ array
+        begin += len(counts)
+    rng = np.random.default_rng(seed)
+    rng.bit_generator.state = state
+    return out, rng
 
 
 @dataclass(frozen=True)
@@ -230,22 +233,69 @@ def _check_rows(rows: np.ndarray) -> np.ndarray:
     return rows
 
 
+def _check_metric(metric: str) -> None:
+    if metric not in _PRF_KEYS:
+        raise ConfigError("E053", f"metric must be f1, precision or recall, got {metric!r}")
+
+
 def bootstrap_interval(rows: np.ndarray, *, metric: str = "f1", n_resamples: int = 1000, seed: int = 0,
-                       confidence: float = 0.95, zero_division: float = 0.0) -> BootstrapInterval:
-    """Percentile bootstrap interval of a pooled score, resampling documents.
+                       confidence: float = 0.95, zero_division: float = 0.0,
+                       pooling: Pooling = POOLED) -> BootstrapInterval:
+    """Percentile bootstrap interval of a score, resampling documents.
 
     Args:
         rows: per-document ``[p_num, p_den, r_num, r_den]``, e.g. ``totals.measure("wsm", 1)``.
         metric: ``"f1"``, ``"precision"`` or ``"recall"``.
+        pooling: how the measure's documents combine (its registry entry's ``pooling``).
     """
-    rows = _check_rows(rows)
-    rng = np.random.default_rng(seed)
-    (sums,) = _resample_sums([rows], n_resamples, rng)
-    values = f1_from_sums(sums, zero_division, metric)
+    (interval,) = bootstrap_intervals([(rows, metric, pooling)], n_resamples=n_resamples, seed=seed,
+                                      confidence=confidence, zero_division=zero_division)
+    return interval
+
+
+def bootstrap_intervals(scores: Sequence[tuple[np.ndarray, str, Pooling]], *, n_resamples: int = 1000,
+                        seed: int = 0, confidence: float = 0.95, zero_division: float = 0.0
+                        ) -> list[BootstrapInterval]:
+    """:func:`bootstrap_interval` of several scores of the **same documents** at once.
+
+    ``scores`` holds ``(rows, metric, pooling)`` triples. The resampled documents are drawn once and shared,
+    so each interval equals what :func:`bootstrap_interval` gives alone with the same seed, at the cost of
+    one draw instead of one per score.
+    """
+    checked = [(_check_rows(rows), metric, pooling) for rows, metric, pooling in scores]
+    for _rows, metric, _pooling in checked:
+        _check_metric(metric)
+    if len({len(rows) for rows, _, _ in checked}) > 1:
+        raise ScoringError("E055", "bootstrap_intervals needs every score on the same documents")
+    summands = [pooling.summands(rows, metric, zero_division) for rows, metric, pooling in checked]
+    sums, _rng = _resample_sums(summands, n_resamples, seed)
     tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(values, [tail, 100 - tail])
-    estimate = float(f1_from_sums(rows.sum(axis=0), zero_division, metric)[0])
-    return BootstrapInterval(estimate, float(low), float(high), confidence, n_resamples, seed)
+    out = []
+    for (rows, metric, pooling), resampled in zip(checked, sums, strict=True):
+        values = pooling.statistic(resampled, len(rows), metric, zero_division)
+        low, high = np.percentile(values, [tail, 100 - tail])
+        estimate = float(getattr(pooling.combine(rows, zero_division), metric))
+        out.append(BootstrapInterval(estimate, float(low), float(high), confidence, n_resamples, seed))
+    return out
+
+
+def holm_adjust(p_values: Sequence[float]) -> list[float]:
+    """Holm–Bonferroni adjusted p-values (step-down; family-wise error rate), in the input order.
+
+    The i-th smallest p-value is multiplied by (m − i + 1) for m tests, then made monotone (an adjusted
+    p-value is never below the one before it in sorted order) and capped at 1.
+
+    >>> holm_adjust([0.01, 0.04, 0.03])
+    [0.03, 0.06, 0.06]
+    """
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted
 
 
 @dataclass(frozen=True)
@@ -289,56 +339,70 @@ class PairedComparison:
 
 def compare_totals(rows_a: np.ndarray, rows_b: np.ndarray, *, measure: str = "wsm", p: float | None = 1.0,
                    metric: str = "f1", n_resamples: int = 1000, n_permutations: int = 1000, seed: int = 0,
-                   confidence: float = 0.95, zero_division: float = 0.0) -> PairedComparison:
+                   confidence: float = 0.95, zero_division: float = 0.0,
+                   pooling: Pooling = POOLED) -> PairedComparison:
     """Paired bootstrap interval and approximate-randomisation p-value for score(A) − score(B).
 
     ``rows_a`` and ``rows_b`` are the per-document sums of the two systems on the same documents, in the
-    same order. ``measure`` and ``p`` only label the result.
+    same order; ``pooling`` is how the measure's documents combine. ``measure`` and ``p`` only label the
+    result.
     """
     a, b = _check_rows(rows_a), _check_rows(rows_b)
+    _check_metric(metric)
     if a.shape != b.shape:
         raise ScoringError("E055", "paired systems must be scored on the same documents: "
                                    f"{len(a)} vs {len(b)}")
-    rng = np.random.default_rng(seed)
-    value_a = float(f1_from_sums(a.sum(axis=0), zero_division, metric)[0])
-    value_b = float(f1_from_sums(b.sum(axis=0), zero_division, metric)[0])
+    n, zd = len(a), zero_division
+    value_a = float(getattr(pooling.combine(a, zd), metric))
+    value_b = float(getattr(pooling.combine(b, zd), metric))
     observed = value_a - value_b
-    sums_a, sums_b = _resample_sums([a, b], n_resamples, rng)
-    deltas = f1_from_sums(sums_a, zero_division, metric) - f1_from_sums(sums_b, zero_division, metric)
+    summands_a, summands_b = pooling.summands(a, metric, zd), pooling.summands(b, metric, zd)
+    (sums_a, sums_b), rng = _resample_sums([summands_a, summands_b], n_resamples, seed)
+    deltas = pooling.statistic(sums_a, n, metric, zd) - pooling.statistic(sums_b, n, metric, zd)
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(deltas, [tail, 100 - tail])
-    total_a, total_b, swap_gain = a.sum(axis=0), b.sum(axis=0), b - a
+    total_a, total_b = summands_a.sum(axis=0), summands_b.sum(axis=0)
+    swap_gain = summands_b - summands_a
     extreme = 0
-    chunk = max(1, 2_000_000 // len(a))
+    chunk = max(1, 2_000_000 // n)
     tolerance = 1e-12
     for begin in range(0, n_permutations, chunk):
         size = min(chunk, n_permutations - begin)
-        swaps = rng.random((size, len(a))) < 0.5
+        swaps = rng.random((size, n)) < 0.5
         moved = swaps.astype(np.float64) @ swap_gain
-        permuted = (f1_from_sums(total_a + moved, zero_division, metric)
-                    - f1_from_sums(total_b - moved, zero_division, metric))
+        permuted = (pooling.statistic(total_a + moved, n, metric, zd)
+                    - pooling.statistic(total_b - moved, n, metric, zd))
         extreme += int(np.count_nonzero(np.abs(permuted) >= abs(observed) - tolerance))
     p_value = (extreme + 1) / (n_permutations + 1)
     return PairedComparison(measure, p, metric, value_a, value_b, observed, float(low), float(high), p_value,
-                            len(a), confidence, n_resamples, n_permutations, seed)
+                            n, confidence, n_resamples, n_permutations, seed)
 
 
 def compare_systems(gold: Sequence[Document], pred_a: Sequence[Document], pred_b: Sequence[Document], *,
                     measure: str = "wsm", p: float | None = 1.0, metric: str = "f1", typed: bool = False,
-                    allow_missing: bool = False, n_resamples: int = 1000, n_permutations: int = 1000,
-                    seed: int = 0, confidence: float = 0.95, zero_division: float = 0.0) -> PairedComparison:
+                    tokenizer: str | TokenOffsets | None = None, allow_missing: bool = False,
+                    n_resamples: int = 1000, n_permutations: int = 1000, seed: int = 0,
+                    confidence: float = 0.95, zero_division: float = 0.0) -> PairedComparison:
     """Score two systems on ``gold`` and compare them with :func:`compare_totals`.
 
-    ``measure`` is ``wsm``, ``marker``, ``char`` or ``exact``; ``p`` applies to ``wsm``/``marker``.
+    ``measure`` is any registered measure (:func:`eccr.metrics.measures.measures`); ``p`` applies to a
+    measure with a p axis; ``tokenizer`` to one that needs it (``token``).
+
+    Raises:
+        ConfigError: ``E141`` for an unknown measure, ``E142`` for a token measure without a tokenizer.
     """
-    used_p = p if measure in ("wsm", "marker") else None
-    # only wsm/marker read the p axis; document_totals checks p (E053), so one value is all that is scored
-    totals: list[DocumentTotals] = [
+    entry = get_measure(measure)
+    if entry.needs_tokenizer and tokenizer is None:
+        raise ConfigError("E142", f"measure {entry.name!r} needs a tokenizer (e.g. 'simple', 'char' or a "
+                                  "Hugging Face tokenizer id/path)")
+    used_p = p if entry.has_p else None
+    # only a measure with a p axis reads p; document_totals checks it (E053): one value is all that is scored
+    rows = [
         document_totals(gold, pred, p=DEFAULT_P[0] if used_p is None else used_p, typed=typed,
-                        allow_missing=allow_missing, conventional=measure == "exact")
+                        tokenizer=tokenizer if entry.needs_tokenizer else None, allow_missing=allow_missing,
+                        conventional=entry.conventional).measure(entry.name, used_p)
         for pred in (pred_a, pred_b)
     ]
-    rows = [t.measure(measure, used_p) for t in totals]
-    return compare_totals(rows[0], rows[1], measure=measure, p=used_p, metric=metric, n_resamples=n_resamples,
-                          n_permutations=n_permutations, seed=seed, confidence=confidence,
-                          zero_division=zero_division)
+    return compare_totals(rows[0], rows[1], measure=entry.name, p=used_p, metric=metric,
+                          n_resamples=n_resamples, n_permutations=n_permutations, seed=seed,
+                          confidence=confidence, zero_division=zero_division, pooling=entry.pooling)

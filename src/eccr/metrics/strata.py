@@ -8,17 +8,18 @@ Rule (which spans count in which bin):
   that overlaps no gold span goes to the bin of its own length.
 
 So every gold and every predicted span counts in exactly one bin, and summing the bins' numerators and
-denominators gives back the overall scores. Bins use :data:`eccr.corpus.types.LENGTH_BINS`.
+denominators gives back the overall scores. Bins use :data:`eccr.corpus.types.LENGTH_BINS`. Which measures
+are stratified, and with which per-span values, is said by their registry entry
+(:mod:`eccr.metrics.measures`, ``strata``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from eccr.corpus.types import LENGTH_BINS
-from eccr.metrics.report import PRF, LengthStratum
 from eccr.metrics.runs import Markers, RunSet
 
 #: Lower bounds of the bins, for ``np.searchsorted``.
@@ -49,31 +50,35 @@ def precision_bins(pred: RunSet, gold: RunSet, pred_markers: Markers) -> np.ndar
     return bins
 
 
-def stratify(p_values: Sequence[float], gold: RunSet, pred: RunSet, gold_markers: Markers,
-             pred_markers: Markers, gold_norms: Sequence[np.ndarray], pred_norms: Sequence[np.ndarray],
-             zero_division: float) -> dict[str, LengthStratum]:
-    """Per-bin WSM and marker scores, given the marker norms per p of every gold and predicted run."""
-    n_bins = len(LENGTH_BINS)
-    g_bins = bin_index(gold.lengths)
-    q_bins = precision_bins(pred, gold, pred_markers)
-    g_len = gold.lengths.astype(np.float64)
-    q_len = pred.lengths.astype(np.float64)
-    g_count = np.bincount(g_bins, minlength=n_bins)
-    q_count = np.bincount(q_bins, minlength=n_bins)
-    g_den = np.bincount(g_bins, weights=g_len, minlength=n_bins)
-    q_den = np.bincount(q_bins, weights=q_len, minlength=n_bins)
-    wsm: list[dict[float, PRF]] = [{} for _ in range(n_bins)]
-    marker: list[dict[float, PRF]] = [{} for _ in range(n_bins)]
-    for p, g_norm, q_norm in zip(p_values, gold_norms, pred_norms, strict=True):
-        g_num = np.bincount(g_bins, weights=g_norm, minlength=n_bins)
-        q_num = np.bincount(q_bins, weights=q_norm, minlength=n_bins)
-        g_mark = np.bincount(g_bins, weights=g_norm / g_len if len(g_len) else g_norm, minlength=n_bins)
-        q_mark = np.bincount(q_bins, weights=q_norm / q_len if len(q_len) else q_norm, minlength=n_bins)
-        for b in range(n_bins):
-            wsm[b][p] = PRF(float(q_num[b]), float(q_den[b]), float(g_num[b]), float(g_den[b]), zero_division)
-            marker[b][p] = PRF(float(q_mark[b]), float(q_count[b]), float(g_mark[b]), float(g_count[b]),
-                               zero_division)
-    return {
-        name: LengthStratum(wsm[b], marker[b], int(g_count[b]), int(q_count[b]))
-        for b, (name, _, _) in enumerate(LENGTH_BINS)
-    }
+@dataclass(frozen=True)
+class SpanBins:
+    """The length bin of every gold run (recall side) and every predicted run (precision side)."""
+
+    gold: np.ndarray
+    pred: np.ndarray
+
+    @property
+    def n_bins(self) -> int:
+        return len(LENGTH_BINS)
+
+    @classmethod
+    def build(cls, gold: RunSet, pred: RunSet, pred_markers: Markers) -> SpanBins:
+        return cls(bin_index(gold.lengths), precision_bins(pred, gold, pred_markers))
+
+    def counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """Gold and predicted runs per bin."""
+        return (np.bincount(self.gold, minlength=self.n_bins), np.bincount(self.pred, minlength=self.n_bins))
+
+
+def bin_sums(bins: SpanBins, pred_num: np.ndarray, pred_den: np.ndarray | None, gold_num: np.ndarray,
+             gold_den: np.ndarray | None) -> np.ndarray:
+    """``(bins, 4)`` sums ``[precision_num, precision_den, recall_num, recall_den]`` of per-run values.
+
+    Predicted runs' values go to their precision bin, gold runs' to their own; a ``None`` denominator
+    counts runs.
+    """
+    n = bins.n_bins
+    return np.stack([np.bincount(bins.pred, weights=pred_num, minlength=n),
+                     np.bincount(bins.pred, weights=pred_den, minlength=n),
+                     np.bincount(bins.gold, weights=gold_num, minlength=n),
+                     np.bincount(bins.gold, weights=gold_den, minlength=n)], axis=1).astype(np.float64)

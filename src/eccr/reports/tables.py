@@ -79,10 +79,12 @@ def csv_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = 
 def write_csv(
     path: str | Path, rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None
 ) -> Path:
+    """Write rows as CSV to ``path`` (atomically: the old file stays until the new one is complete)."""
+    from eccr.atomic import atomic_write_text
+
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(csv_text(rows, columns), encoding="utf-8")
-    return p
+    return atomic_write_text(p, csv_text(rows, columns))
 
 
 def mean_sd(mean: float, sd: float | None, digits: int = 3) -> str:
