@@ -8,7 +8,8 @@ Endpoints:
 * ``GET /health`` — liveness, the model id, queue depth and batching counts (no key needed).
 * ``GET /model`` — kind, labels, scheme, options, versions, runtime, device, limits.
 * ``GET /`` — a page to paste a text into and see its concepts highlighted (no external assets).
-* ``GET /docs``, ``GET /openapi.json`` — the OpenAPI description.
+* ``GET /docs``, ``GET /redoc``, ``GET /openapi.json`` — the OpenAPI description (the documentation pages'
+  scripts are served by the service itself: nothing is fetched from the internet).
 
 Limits (:class:`ServeSettings`): request body size (413), texts per request and characters per text (422
 naming the limit), a bounded queue (503 when full) and a per-request timeout (504). Invalid JSON or a body
@@ -28,6 +29,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from eccr.inference.extractor import Extractor
 from eccr.serve.batching import MicroBatcher, QueueFull
@@ -90,7 +92,8 @@ def create_app(extractor: Extractor, settings: "ServeSettings | None" = None) ->
         yield
         await batcher.stop()
 
-    app = FastAPI(
+    # FastAPIOffline: /docs and /redoc from bundled assets, not a CDN — the service runs on closed networks
+    app = FastAPIOffline(
         title="eccr",
         version=info.versions.get("eccr", ""),
         lifespan=lifespan,
