@@ -265,6 +265,53 @@ def chromium_page(chromium_browser):
         context.close()
 
 
+# --- pretrained-model families shaped like hub repositories (owned by models/recipes, models/hf_tokenizer,
+# models/sentencepiece, cli/doctor) -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def family_dir(tokenizer_training_texts, tmp_path_factory):
+    """``family_dir(family, files="model") -> eccr.models.hub_layouts.Layout``, built once per session.
+
+    A directory laid out like a hub repository of ``family`` (:data:`eccr.models.hub_layouts.FAMILIES`:
+    DeBERTa-v2 with ``spm.model``, rinna's T5-style RoBERTa and GPT-NeoX, LLaMA/Mistral, GPT-2 Unigram and
+    byte-level BPE, BERT-Japanese characters) with its tokenizer trained on the fixture texts and a tiny
+    config; ``files`` picks the SentencePiece model, a ``tokenizer.json`` converted from it, or both.
+    """
+    from eccr.models.hub_layouts import write_family_dir
+
+    cache: dict[tuple[str, str], object] = {}
+
+    def make(family: str, files: str = "model"):
+        key = (family, files)
+        if key not in cache:
+            directory = tmp_path_factory.mktemp(f"family-{family}-{files}")
+            cache[key] = write_family_dir(family, tokenizer_training_texts, directory, files=files,
+                                          **TINY_SIZES)
+        return cache[key]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def misaligned_model_dir(family_dir, tmp_path_factory) -> Path:
+    """A tiny DeBERTa-v2 directory whose tokenizer was made with ``DebertaV2Tokenizer(vocab_file=spm.model)``.
+
+    transformers 5 ignores ``vocab_file``: the tokenizer has only its 7 special tokens and turns every text
+    into one ``[UNK]`` per space-separated chunk, yet its offsets are in bounds — the tokenizer eccr must
+    refuse to train or predict with (``E079``).
+    """
+    import shutil
+
+    from transformers import DebertaV2Tokenizer
+
+    layout = family_dir("deberta-v2")
+    directory = tmp_path_factory.mktemp("misaligned-deberta")
+    shutil.copy(layout.path / "config.json", directory / "config.json")
+    DebertaV2Tokenizer(vocab_file=str(layout.path / "spm.model")).save_pretrained(str(directory))
+    return directory
+
+
 # --- deployment fixtures (owned by inference/, serve/) ----------------------------------------------------
 
 

@@ -58,7 +58,7 @@ class Violation:
     def describe(self) -> str:
         where = Location(doc_id=self.doc_id, offset=self.offset).describe()
         token = f"token #{self.token}: " if self.token is not None else ""
-        return f"[{self.check}] {token}{self.message} ({where})"
+        return f"[{self.check}] {token}{self.message}" + (f" ({where})" if where else "")
 
 
 @dataclass(frozen=True)
@@ -85,16 +85,32 @@ class InvariantReport:
     def ok(self) -> bool:
         return not self.counts
 
-    def raise_if_violated(self, tokenizer_name: str = "tokenizer") -> None:
-        """Raise ``ModelError`` ``E079`` describing the violations, if any."""
+    def summary(self) -> str:
+        """One line: ``ok`` or the violated checks, and the counts."""
+        status = "ok" if self.ok else "VIOLATED: " + ", ".join(
+            f"{n} {check}" for check, n in sorted(self.counts.items()))
+        return (f"invariants: {status}; {self.texts} texts, {self.characters} characters, {self.tokens} "
+                f"tokens, {self.unk_tokens} [UNK] ({self.unk_chars} characters), {self.byte_fallback_tokens} "
+                "byte pieces")
+
+    def describe(self, max_violations: int = 10) -> list[str]:
+        """The report as ``eccr diagnose-tokenizer`` prints it: the summary, then the first violations."""
+        return [self.summary(), *(f"  {v.describe()}" for v in self.violations[:max_violations])]
+
+    def raise_if_violated(self, tokenizer_name: str = "tokenizer", hint: str | None = None) -> None:
+        """Raise ``ModelError`` ``E079`` with the report (:meth:`describe`), if any invariant is violated.
+
+        ``hint`` replaces the default advice (check the tokenizer) in the message.
+        """
         if self.ok:
             return
         summary = ", ".join(f"{n} {check}" for check, n in sorted(self.counts.items()))
         first = self.violations[0]
+        advice = hint or "check that it is a fast tokenizer that round-trips this text"
         raise ModelError(
             "E079",
-            f"{tokenizer_name} does not align with the text ({summary}); first: {first.describe()}. "
-            "Its offsets cannot be trusted — check that it is a fast tokenizer that round-trips this text",
+            f"{tokenizer_name} does not align with the text ({summary}); its offsets cannot be trusted — "
+            f"{advice}\n" + "\n".join(self.describe()),
             Location(doc_id=first.doc_id, offset=first.offset),
         )
 
@@ -194,6 +210,7 @@ def check_alignments(alignments: Iterable[TokenAlignment], *, max_unit_chars: in
     counts: Counter[str] = Counter()
     examples: list[Violation] = []
     n_texts = n_tokens = n_chars = n_unk = unk_chars = n_bytes = 0
+    worst: tuple[str | None, int, int] | None = None  # the text with the highest share of unknown characters
     for alignment in alignments:
         text = alignment.text
         n_texts += 1
@@ -207,7 +224,10 @@ def check_alignments(alignments: Iterable[TokenAlignment], *, max_unit_chars: in
             n_bytes += byte_of_piece(alignment.tokens[index]) is not None
             for c in range(max(start, 0), min(end, len(text))):
                 (unknown if is_unk else known)[c] = True
-        unk_chars += sum(1 for u, kn in zip(unknown, known, strict=True) if u and not kn)
+        only_unknown = sum(1 for u, kn in zip(unknown, known, strict=True) if u and not kn)
+        unk_chars += only_unknown
+        if text and (worst is None or only_unknown / len(text) > worst[1] / worst[2]):
+            worst = (alignment.doc_id, only_unknown, len(text))
         found = check_alignment(alignment, max_unit_chars=max_unit_chars, max_unk_chars=max_unk_chars)
         for violation in found:
             counts[violation.check] += 1
@@ -215,9 +235,11 @@ def check_alignments(alignments: Iterable[TokenAlignment], *, max_unit_chars: in
                 examples.append(violation)
     if n_chars and unk_chars / n_chars > max_unk_share:
         counts["unknown-share"] += 1
-        examples.insert(0, Violation("unknown-share", None, None, None,
+        doc_id, worst_unknown, worst_chars = worst or (None, 0, 0)
+        examples.insert(0, Violation("unknown-share", doc_id, None, None,
                                      f"{unk_chars} of {n_chars} characters ({unk_chars / n_chars:.0%}) are "
-                                     f"covered only by unknown tokens (more than {max_unk_share:.0%})"))
+                                     f"covered only by unknown tokens (more than {max_unk_share:.0%}); the "
+                                     f"most in one document: {worst_unknown} of its {worst_chars}"))
         del examples[max_examples:]
     return InvariantReport(n_texts, n_tokens, n_chars, n_unk, unk_chars, n_bytes, dict(counts),
                            tuple(examples))

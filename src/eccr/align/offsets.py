@@ -26,6 +26,11 @@ Three corrections are then applied, so that every later step can rely on simple 
    + ``l`` (42, 43)), that shared character belongs to the earlier token: the later token starts after it
    (here it is left with no characters). Overlaps of more than one character are kept (the invariant
    checker reports them).
+4. **Marks folded into a neighbour.** A normaliser that turns two characters into one (NFKC, or
+   SentencePiece's ``nmt_nfkc``: ``ﾌﾟ`` → ``プ``) gives the result the offsets of one of them, and the other
+   — a sound mark, combining mark, format or control character — is covered by no token. It joins the
+   token that ends right before it (else the one that starts right after it), with every token of that
+   token's group.
 
 **Units.** Consecutive tokens whose character ranges overlap — after the corrections, tokens with
 identical offsets: the byte pieces of one character, ``m`` + ``g`` of ``㎎`` — form a *unit*. Labels are
@@ -176,6 +181,7 @@ def align_text(tokenizer: Any, text: str, *, doc_id: str | None = None) -> Token
     offsets = split_byte_fallback_runs(text, tokens, offsets)
     offsets = empty_metaspace_markers(text, tokens, offsets)
     offsets = trim_split_characters(offsets)
+    offsets = absorb_folded_marks(text, offsets)
     return TokenAlignment(
         text=text,
         input_ids=tuple(int(i) for i in ids),
@@ -265,9 +271,77 @@ def trim_split_characters(offsets: Sequence[tuple[int, int]]) -> list[tuple[int,
     return result
 
 
+#: Spacing sound marks a normaliser composes with the kana before them (half-width and full-width).
+_SOUND_MARKS = frozenset("\uff9e\uff9f\u309b\u309c")
+
+
+def _foldable(ch: str) -> bool:
+    """A character a normaliser may fold into (or drop beside) its neighbour: a sound mark, a combining
+    mark, a format or a control character."""
+    return ch in _SOUND_MARKS or unicodedata.category(ch) in ("Mn", "Mc", "Me", "Cf", "Cc")
+
+
+def absorb_folded_marks(text: str, offsets: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Give a foldable character no token covers to the token group ending right before it, else to the
+    one starting right after it (see rule 4 of the module docstring). Other uncovered characters stay
+    uncovered (the invariant checker reports them).
+
+    >>> absorb_folded_marks("aﾌﾟb", [(0, 1), (1, 2), (3, 4)])
+    [(0, 1), (1, 3), (3, 4)]
+    >>> absorb_folded_marks("\u3099が", [(1, 2)])
+    [(0, 2)]
+    """
+    result = list(offsets)
+    covered = [False] * len(text)
+    for start, end in result:
+        covered[max(start, 0) : max(end, 0)] = [True] * (max(end, 0) - max(start, 0))
+    orphans = [c for c in range(len(text)) if not covered[c] and _foldable(text[c])]
+    for c in orphans:
+        before = [i for i, (s, e) in enumerate(result) if e == c and e > s]
+        if before:
+            group = result[before[-1]]
+            result = [(s, c + 1) if (s, e) == group else (s, e) for s, e in result]
+            continue
+        after = [i for i, (s, e) in enumerate(result) if s == c + 1 and e > s]
+        if after:
+            group = result[after[0]]
+            result = [(c, e) if (s, e) == group else (s, e) for s, e in result]
+    return result
+
+
 def _normalise_char(ch: str, lowercase: bool) -> str:
     out = unicodedata.normalize("NFKC", ch)
     return out.lower() if lowercase else out
+
+
+def normalised_with_origin(text: str, lowercase: bool = False) -> tuple[str, list[int]]:
+    """NFKC (and lower-cased) ``text``, and for each of its characters the index of the original one.
+
+    Characters are normalised one at a time, except a character followed by combining or sound marks that
+    NFKC composes with it (``ﾌﾟ`` → ``プ``): the composed character points at the first one, and the
+    mark is left to :func:`absorb_folded_marks`.
+
+    >>> normalised_with_origin("ﾌﾟ㎎")
+    ('プmg', [0, 2, 2])
+    """
+    chars: list[str] = []
+    origin: list[int] = []
+    i = 0
+    while i < len(text):
+        j = i + 1
+        while j < len(text) and (unicodedata.combining(text[j]) or text[j] in _SOUND_MARKS):
+            j += 1
+        group = _normalise_char(text[i:j], lowercase) if j > i + 1 else ""
+        if j > i + 1 and len(group) < sum(len(_normalise_char(c, lowercase)) for c in text[i:j]):
+            chars.extend(group)
+            origin.extend([i] * len(group))
+        else:
+            for index in range(i, j):
+                for nc in _normalise_char(text[index], lowercase):
+                    chars.append(nc)
+                    origin.append(index)
+        i = j
+    return "".join(chars), origin
 
 
 def _piece_string(tokenizer: Any, token: str) -> str:
@@ -307,13 +381,7 @@ def reconstruct_offsets(tokenizer: Any, text: str, ids: Sequence[int], *, doc_id
     unk = getattr(tokenizer, "unk_token", None)
     special = set(getattr(tokenizer, "all_special_tokens", []) or []) - {unk}
     # normalised text with a map back to original characters
-    norm_chars: list[str] = []
-    origin: list[int] = []
-    for index, ch in enumerate(text):
-        for nc in _normalise_char(ch, lowercase):
-            norm_chars.append(nc)
-            origin.append(index)
-    norm = "".join(norm_chars)
+    norm, origin = normalised_with_origin(text, lowercase)
     offsets: list[tuple[int, int] | None] = [None] * len(tokens)
     pending_unknown: list[int] = []
     cursor = 0  # position in norm

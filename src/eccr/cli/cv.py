@@ -44,6 +44,9 @@ def command(
         ),
     ] = None,
     lenient: Annotated[bool, typer.Option("--lenient", help="Keep data with recoverable problems.")] = False,
+    allow_misaligned: Annotated[bool, typer.Option(
+        "--allow-misaligned-tokenizer",
+        help="Go on when the tokenizer fails the aligner's invariants (E079); recorded in the run.")] = False,
     format: Annotated[
         OutputFormat, typer.Option("--format", help="How to print the summary.")
     ] = OutputFormat.table,
@@ -68,6 +71,7 @@ def command(
         seed=seed,
         folds_file=str(folds_file) if folds_file else None,
         save_models=save_models or None,
+        model__options__allow_misaligned_tokenizer=allow_misaligned or None,
     )
     run_dir = out if out is not None else default_run_dir(corpus, cfg.model.spec)
     result = cross_validate(load_corpus(cfg), cfg, run_dir, progress=not quiet, console=err_console)

@@ -65,6 +65,7 @@ class TokenizerDiagnosis:
     invariants: Any  # eccr.align.InvariantReport
     ceiling: Any  # eccr.align.CeilingResult
     report: Any  # eccr.metrics.ScoreReport
+    loading: Any = None  # eccr.models.hf_tokenizer.ModelTokenizer: recipe, fidelity, choice
 
     def to_dict(self) -> dict[str, Any]:
         from eccr.metrics import format_p
@@ -74,6 +75,7 @@ class TokenizerDiagnosis:
             "byte_fallback": self.byte_fallback,
             "corpus": self.corpus,
             "select": self.select,
+            "tokenizer_record": self.loading.record() if self.loading is not None else None,
             "invariants": self.invariants.to_dict(),
             "ceiling": {
                 **self.ceiling.counts(),
@@ -94,20 +96,27 @@ def diagnose(
     typed: bool = False,
     rule: str = "majority",
     p: tuple[float, ...] = DEFAULT_CEILING_P,
+    alignments: dict[str, Any] | None = None,
+    loading: Any = None,
 ) -> TokenizerDiagnosis:
-    """Check and round-trip an already loaded (and selected) corpus with a loaded tokenizer."""
+    """Check and round-trip an already loaded (and selected) corpus with a loaded tokenizer.
+
+    ``alignments`` (document id → :class:`~eccr.align.TokenAlignment`) saves tokenizing again when the
+    caller has them; ``loading`` is how the tokenizer was loaded (shown with the report).
+    """
     from eccr.align import LabelScheme, align_text, check_alignments, tokenizer_ceiling
     from eccr.metrics import score
     from eccr.pretrain.tokenizer import byte_fallback_of
 
-    alignments = {doc.id: align_text(tokenizer, doc.text, doc_id=doc.id) for doc in corpus}  # tokenized once
+    if alignments is None:  # tokenized once for the check and the ceiling
+        alignments = {doc.id: align_text(tokenizer, doc.text, doc_id=doc.id) for doc in corpus}
     invariants = check_alignments(alignments.values())
     label_scheme = LabelScheme.from_corpus(corpus, scheme, typed=typed)  # type: ignore[arg-type]
     ceiling = tokenizer_ceiling(corpus, tokenizer, label_scheme, rule=rule,  # type: ignore[arg-type]
                                 aligner=lambda _tokenizer, _text, doc_id: alignments[doc_id])
     report = score(corpus, ceiling.round_trip, p=p, typed=typed)
     return TokenizerDiagnosis(tokenizer_name, byte_fallback_of(tokenizer), str(getattr(corpus, "source", "")),
-                              select, invariants, ceiling, report)
+                              select, invariants, ceiling, report, loading)
 
 
 def diagnose_tokenizer(
@@ -122,14 +131,16 @@ def diagnose_tokenizer(
     rule: str = "majority",
     p: tuple[float, ...] = DEFAULT_CEILING_P,
 ) -> TokenizerDiagnosis:
-    """Read the corpus, load the tokenizer (optionally switching byte fallback) and :func:`diagnose`."""
+    """Read the corpus, load the tokenizer as a model would (its family recipe, checked against its
+    SentencePiece model: :func:`eccr.models.hf_tokenizer.load_model_tokenizer`; optionally switching byte
+    fallback) and :func:`diagnose`."""
     from eccr.corpus.io import read_corpus
-    from eccr.pretrain.tokenizer import load_tokenizer
+    from eccr.models.hf_tokenizer import load_model_tokenizer
 
     corpus = read_corpus(corpus_path, corpus_format, select=select)
-    loaded = load_tokenizer(tokenizer, byte_fallback=byte_fallback)
-    return diagnose(corpus, loaded, tokenizer_name=str(tokenizer), select=select, scheme=scheme, typed=typed,
-                    rule=rule, p=p)
+    loaded = load_model_tokenizer(tokenizer, byte_fallback=byte_fallback, texts=list(corpus))
+    return diagnose(corpus, loaded.tokenizer, tokenizer_name=str(tokenizer), select=select, scheme=scheme,
+                    typed=typed, rule=rule, p=p, loading=loaded)
 
 
 def render_table(diagnosis: TokenizerDiagnosis) -> str:
@@ -145,12 +156,10 @@ def render_table(diagnosis: TokenizerDiagnosis) -> str:
     fallback = {None: "n/a", True: "on", False: "off"}[diagnosis.byte_fallback]
     console.print(f"tokenizer {diagnosis.tokenizer} (byte fallback {fallback}) on {diagnosis.corpus}"
                   + (f" [{diagnosis.select}]" if diagnosis.select else ""), highlight=False, markup=False)
-    status = "ok" if inv.ok else "VIOLATED: " + ", ".join(f"{n} {c}" for c, n in sorted(inv.counts.items()))
-    console.print(f"invariants: {status}; {inv.texts} texts, {inv.characters} characters, {inv.tokens} "
-                  f"tokens, {inv.unk_tokens} [UNK] ({inv.unk_chars} characters), {inv.byte_fallback_tokens} "
-                  "byte pieces", highlight=False, markup=False)
-    for violation in inv.violations[:10]:
-        console.print(f"  {violation.describe()}", highlight=False, markup=False)
+    for line in diagnosis.loading.describe() if diagnosis.loading is not None else ():
+        console.print(line, highlight=False, markup=False)
+    for line in inv.describe():
+        console.print(line, highlight=False, markup=False)
     console.print(
         f"crossings ({counts['rule']} rule, {counts['scheme']['kind']}): {counts['crossing_units']} of "
         f"{counts['units']} units ({counts['crossing_tokens']} tokens) cross a concept boundary; "

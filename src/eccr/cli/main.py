@@ -24,6 +24,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("serve", "eccr.cli.serve"),
     ("export-onnx", "eccr.cli.export_onnx"),
     ("diagnose-tokenizer", "eccr.cli.diagnose_tokenizer"),
+    ("doctor", "eccr.cli.doctor"),
 )
 
 app = typer.Typer(

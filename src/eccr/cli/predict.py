@@ -61,6 +61,13 @@ def command(
         int | None, typer.Option("--workers", min=1, help="Ray: model actors (default: one per CPU/GPU).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
+    allow_misaligned: Annotated[
+        bool,
+        typer.Option(
+            "--allow-misaligned-tokenizer",
+            help="Predict even when the tokenizer fails the aligner's invariants on the texts (E079).",
+        ),
+    ] = False,
 ) -> None:
     """Predict concept spans for INPUTS with the model in --model and write them to --out (or stdout)."""
     from eccr.errors import ConfigError
@@ -85,9 +92,12 @@ def command(
             workers=workers,
             device=device,
             progress=not quiet,
+            allow_misaligned_tokenizer=allow_misaligned,
         )
     else:
-        summary = _predict_local(model_dir, units, stdin, out, fmt, batch_size, device, quiet)
+        summary = _predict_local(
+            model_dir, units, stdin, out, fmt, batch_size, device, quiet, allow_misaligned
+        )
     for failure in summary.failures:
         err_console.print(f"[bold red]error[/] {_escape(str(failure))}", highlight=False, soft_wrap=True)
     if not quiet:
@@ -106,6 +116,7 @@ def _predict_local(
     batch_size: int,
     device: str,
     quiet: bool,
+    allow_misaligned: bool,
 ) -> PredictSummary:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -119,7 +130,7 @@ def _predict_local(
         for failure in summary.failures:
             raise failure
         raise ConfigError("E043", "the inputs hold no documents")
-    extractor = Extractor.load(model_dir, device=device)
+    extractor = Extractor.load(model_dir, device=device, allow_misaligned_tokenizer=allow_misaligned)
     with Progress(
         TextColumn("predicting"),
         BarColumn(),

@@ -555,12 +555,22 @@ def predict_files(
     *,
     from_format: str | None = None,
     to_format: str | None = None,
+    allow_misaligned_tokenizer: bool = False,
 ) -> Corpus:
-    """Load a model directory, predict spans for ``inputs`` and write them to ``out`` in ``to_format``."""
+    """Load a model directory, predict spans for ``inputs`` and write them to ``out`` in ``to_format``.
+
+    ``allow_misaligned_tokenizer`` lets a token-classification model predict although its tokenizer fails
+    the aligner's invariants on these texts (error ``E079`` otherwise); other models have no tokenizer.
+    """
     from eccr.corpus.io import write_corpus
     from eccr.models.base import load_model
 
     model = load_model(model_dir)
+    if allow_misaligned_tokenizer:
+        if not hasattr(model, "allow_misaligned_tokenizer"):
+            raise ConfigError("E045", f"--allow-misaligned-tokenizer is for models with a tokenizer (hf:); "
+                              f"{model.kind} has none", Location(file=str(model_dir)))
+        model.allow_misaligned_tokenizer = True
     documents = read_inputs(inputs, from_format)
     predictions = model.predict(documents.map_spans(lambda d: ()))
     write_corpus(predictions, out, to_format)

@@ -103,13 +103,17 @@ class Extractor:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, model_dir: str | Path, device: str = "auto") -> Extractor:
+    def load(
+        cls, model_dir: str | Path, device: str = "auto", *, allow_misaligned_tokenizer: bool = False
+    ) -> Extractor:
         """Load a model directory (``eccr train``, ``eccr cv --save-models``, ``eccr export-onnx``).
 
         Args:
             model_dir: the model directory.
             device: ``auto`` (a GPU when the model kind can use one and CUDA is available, else the CPU),
                 ``cpu``, ``cuda`` or ``cuda:N``.
+            allow_misaligned_tokenizer: predict even when the model's tokenizer fails the aligner's
+                invariants on a text (``E079`` otherwise); only for kinds with a tokenizer.
 
         Raises:
             ConfigError: ``E160`` for a device the model kind cannot use or that does not exist.
@@ -117,6 +121,14 @@ class Extractor:
         """
         _check_device(device)
         model = load_model(model_dir)
+        if allow_misaligned_tokenizer:
+            if not hasattr(model, "allow_misaligned_tokenizer"):
+                raise ConfigError(
+                    "E161",
+                    f"--allow-misaligned-tokenizer is for models with a tokenizer; {model.kind} has none",
+                    Location(file=str(model_dir)),
+                )
+            model.allow_misaligned_tokenizer = True
         to_device = getattr(model, "to_device", None)
         if to_device is not None:
             to_device(device)

@@ -179,8 +179,13 @@ def export_onnx(
                 Location(file=str(source_dir)),
             )
         with atomic_directory(target) as tmp:
-            report = {"source": str(source_dir.resolve()), "source_spec": str(source.spec),
-                      "quantization": quantize, "opset": opset, "parity": parity.to_dict()}
+            report = {
+                "source": str(source_dir.resolve()),
+                "source_spec": str(source.spec),
+                "quantization": quantize,
+                "opset": opset,
+                "parity": parity.to_dict(),
+            }
             # written before the model: save() records every file of the directory in its manifest
             atomic_write_text(tmp / EXPORT_REPORT, json.dumps(report, ensure_ascii=False, indent=2) + "\n")
             exported.save(tmp)
@@ -209,12 +214,12 @@ def _attach(
     source: TokenClassificationModel, graph: Path, options: dict[str, Any]
 ) -> OnnxTokenClassificationModel:
     model = OnnxTokenClassificationModel(ModelSpec("onnx", str(source.spec)), options)
-    model.attach(graph, source.tokenizer, source.model.config, source.labels)
+    model.attach(graph, source)
     return model
 
 
-def _logits_only(model: Any) -> Any:
-    """``model`` as a module ``(input_ids, attention_mask) -> logits``, the graph's interface."""
+def _logits_only(model: Any, names: tuple[str, ...]) -> Any:
+    """``model`` as a module ``(*inputs named by names) -> logits``, the graph's interface."""
     import torch
 
     class LogitsOnly(torch.nn.Module):
@@ -222,17 +227,19 @@ def _logits_only(model: Any) -> Any:
             super().__init__()
             self.model = model
 
-        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
-            return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
+        def forward(self, *inputs: Any) -> Any:
+            return self.model(**dict(zip(names, inputs, strict=True))).logits
 
     return LogitsOnly().eval()
 
 
 def _export_graph(source: TokenClassificationModel, path: Path, opset: int) -> None:
-    """Trace ``source``'s forward pass into ``path`` with dynamic batch and sequence dimensions."""
-    import torch
+    """Trace ``source``'s forward pass into ``path`` with dynamic batch and sequence dimensions.
 
-    from eccr.training.collator import WindowCollator
+    The inputs are what the model's collator gives at inference (``position_ids`` too where its recipe
+    counts positions itself), so the graph is fed exactly what the torch model is.
+    """
+    import torch
 
     probe = (
         "発熱と咳嗽を認めた。",
@@ -241,23 +248,24 @@ def _export_graph(source: TokenClassificationModel, path: Path, opset: int) -> N
     features = [
         source._encode(Document(f"probe-{i}", t), with_labels=False).windows[0] for i, t in enumerate(probe)
     ]
-    batch = WindowCollator(source.tokenizer)(
+    batch = source._collator()(
         [{"input_ids": f.input_ids, "attention_mask": f.attention_mask} for f in features]
     )
-    args = tuple(batch[name] for name in INPUT_NAMES)
-    dims = {name: {0: torch.export.Dim("batch"), 1: torch.export.Dim("sequence")} for name in INPUT_NAMES}
+    names = tuple(name for name in INPUT_NAMES if name in batch)
+    args = tuple(batch[name] for name in names)
+    dims = {name: {0: torch.export.Dim("batch"), 1: torch.export.Dim("sequence")} for name in names}
     size = sum(p.numel() * p.element_size() for p in source.model.parameters())
     log = io.StringIO()
     try:
         with contextlib.redirect_stdout(log), torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # exporter chatter (axis renames, deprecations), not the user's
             torch.onnx.export(
-                _logits_only(source.model),
+                _logits_only(source.model, names),
                 args,
                 str(path),
-                input_names=list(INPUT_NAMES),
+                input_names=list(names),
                 output_names=[OUTPUT_NAME],
-                dynamic_shapes=dims,
+                dynamic_shapes={"inputs": [dims[name] for name in names]},
                 opset_version=opset,
                 dynamo=True,
                 external_data=size > 1_800_000_000,

@@ -46,6 +46,7 @@ def predict_with_ray(
     workers: int | None = None,
     device: str = "auto",
     progress: bool = True,
+    allow_misaligned_tokenizer: bool = False,
 ) -> PredictSummary:
     """Predict ``units`` with the model in ``model_dir`` on Ray and write JSONL to ``out`` (see the module).
 
@@ -68,12 +69,20 @@ def predict_with_ray(
         # a local instance: one CPU per model actor plus one for the reading tasks
         local = not os.environ.get("RAY_ADDRESS")
         cpus = (workers + 1 if workers else max(2, os.cpu_count() or 1)) if local else None
-        ray.init(address=os.environ.get("RAY_ADDRESS"), num_cpus=cpus, include_dashboard=False,
-                 log_to_driver=False, logging_level="warning", configure_logging=True)
+        ray.init(
+            address=os.environ.get("RAY_ADDRESS"),
+            num_cpus=cpus,
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level="warning",
+            configure_logging=True,
+        )
     try:
         summary = PredictSummary()
         started = time.perf_counter()
-        rows = _dataset(ray, model_dir, units, batch_size, workers, device, progress).iter_rows()
+        rows = _dataset(
+            ray, model_dir, units, batch_size, workers, device, progress, allow_misaligned_tokenizer
+        ).iter_rows()
         _write(rows, units, out, summary)
         summary.seconds = time.perf_counter() - started
         return summary
@@ -82,8 +91,16 @@ def predict_with_ray(
             ray.shutdown()
 
 
-def _dataset(ray: Any, model_dir: Path, units: list[InputUnit], batch_size: int, workers: int | None,
-             device: str, progress: bool) -> Any:
+def _dataset(
+    ray: Any,
+    model_dir: Path,
+    units: list[InputUnit],
+    batch_size: int,
+    workers: int | None,
+    device: str,
+    progress: bool,
+    allow_misaligned_tokenizer: bool,
+) -> Any:
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True  # outputs in input order, as the local engine
     context.enable_progress_bars = progress
@@ -100,8 +117,12 @@ def _dataset(ray: Any, model_dir: Path, units: list[InputUnit], batch_size: int,
         .flat_map(_read_unit)
         .map_batches(
             ExtractorActor,
-            fn_constructor_kwargs={"model_dir": str(Path(model_dir).resolve()),
-                                   "device": "cuda" if gpus else "cpu", "batch_size": batch_size},
+            fn_constructor_kwargs={
+                "model_dir": str(Path(model_dir).resolve()),
+                "device": "cuda" if gpus else "cpu",
+                "batch_size": batch_size,
+                "allow_misaligned_tokenizer": allow_misaligned_tokenizer,
+            },
             batch_size=batch_size,
             batch_format="default",
             concurrency=actors,
@@ -121,8 +142,9 @@ def _read_unit(item: dict[str, Any]) -> list[dict[str, Any]]:
     return [_row(item["unit"], i, d) for i, d in enumerate(docs)]
 
 
-def _row(unit: int, index: int, doc: Document | None, *, spans: str = "", error: EccrError | None = None
-         ) -> dict[str, Any]:
+def _row(
+    unit: int, index: int, doc: Document | None, *, spans: str = "", error: EccrError | None = None
+) -> dict[str, Any]:
     # flat string columns: arrow stores them as they are, whatever the meta holds
     return {
         "unit": unit,
@@ -137,33 +159,49 @@ def _row(unit: int, index: int, doc: Document | None, *, spans: str = "", error:
 
 def _error_json(err: EccrError) -> str:
     where = err.location
-    return json.dumps({"code": err.code, "message": err.message, "file": where.file, "doc_id": where.doc_id,
-                       "line": where.line, "offset": where.offset}, ensure_ascii=False)
+    return json.dumps(
+        {
+            "code": err.code,
+            "message": err.message,
+            "file": where.file,
+            "doc_id": where.doc_id,
+            "line": where.line,
+            "offset": where.offset,
+        },
+        ensure_ascii=False,
+    )
 
 
 class ExtractorActor:
     """A Ray actor holding one :class:`~eccr.inference.Extractor`; called with batches of document rows."""
 
-    def __init__(self, model_dir: str, device: str, batch_size: int) -> None:
+    def __init__(
+        self, model_dir: str, device: str, batch_size: int, allow_misaligned_tokenizer: bool = False
+    ) -> None:
         from eccr.inference.extractor import Extractor
 
         _one_thread_per_cpu(device)
-        self.extractor = Extractor.load(model_dir, device=device)
+        self.extractor = Extractor.load(
+            model_dir, device=device, allow_misaligned_tokenizer=allow_misaligned_tokenizer
+        )
         self.batch_size = batch_size
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
         n = len(batch["id"])
         columns = {key: _as_list(value) for key, value in batch.items()}
         todo = [i for i in range(n) if not columns["error"][i]]
-        docs = [Document.trusted(columns["id"][i], columns["text"][i], (), json.loads(columns["meta"][i]))
-                for i in todo]
+        docs = [
+            Document.trusted(columns["id"][i], columns["text"][i], (), json.loads(columns["meta"][i]))
+            for i in todo
+        ]
         for i, result in zip(todo, self.extractor.iter_results(docs, self.batch_size), strict=True):
             if result.error is not None:
                 columns["error"][i] = _error_json(result.error)
             else:
                 assert result.spans is not None
-                columns["spans"][i] = json.dumps([[s.start, s.end, s.label] for s in result.spans],
-                                                 ensure_ascii=False)
+                columns["spans"][i] = json.dumps(
+                    [[s.start, s.end, s.label] for s in result.spans], ensure_ascii=False
+                )
         return columns
 
 
@@ -225,5 +263,6 @@ def _write(rows: Any, units: list[InputUnit], out: Path, summary: PredictSummary
 
 def _error_from_json(text: str) -> EccrError:
     data = json.loads(text)
-    return EccrError(data["code"], data["message"],
-                     Location(data["file"], data["doc_id"], data["line"], data["offset"]))
+    return EccrError(
+        data["code"], data["message"], Location(data["file"], data["doc_id"], data["line"], data["offset"])
+    )

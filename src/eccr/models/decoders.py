@@ -4,10 +4,12 @@ The paper fine-tunes decoders (LLaMA-2/Swallow, Mistral, GPT-NeoX, GPT-2-style L
 classification with LoRA, keeping their causal attention mask. This module holds everything that is
 specific to decoders, so :mod:`eccr.models.token_classification` stays architecture-agnostic:
 
-* :func:`is_decoder_only` — a model type that has a causal-LM head and no masked-LM head;
+* :func:`is_decoder_only` — a model type that has a causal-LM head and no masked-LM head (the rule lives
+  with the family recipes, :mod:`eccr.models.recipes`, and is re-exported here);
 * :func:`prepare_decoder_tokenizer` — right padding, and a pad token when the tokenizer has none (the
-  EOS token, else UNK), written into the model config as ``pad_token_id``;
-* :func:`apply_lora` — a peft LoRA wrapper whose classification head is trained fully (``modules_to_save``);
+  family recipe's choice), written into the model config as ``pad_token_id``;
+* :func:`apply_lora` — a peft LoRA wrapper whose classification head is trained fully (``modules_to_save``),
+  adapting the family recipe's target modules unless told otherwise;
 * :func:`make_bidirectional` — removes the causal mask in all or the top *k* layers (after Dukić & Šnajder
   2024, "Looking Right is Sometimes Right").
 
@@ -31,6 +33,7 @@ import torch
 from torch import nn
 
 from eccr.errors import ConfigError, ModelError
+from eccr.models.recipes import Recipe, is_decoder_only, recipe_for_config
 
 #: Names of the classification heads of ``*ForTokenClassification`` models (trained fully under LoRA).
 HEAD_NAMES = ("classifier", "score")
@@ -39,39 +42,39 @@ Bidirectional = bool | Literal["all"] | int
 
 _HOOK_ATTR = "_eccr_bidirectional_hook"
 
-
-def is_decoder_only(config: Any) -> bool:
-    """True when the architecture is a decoder-only LM (has a causal-LM class, no masked-LM class).
-
-    RoBERTa and BERT also have ``*ForCausalLM`` classes but are encoders: they have a masked-LM class too.
-    """
-    from transformers.models.auto.modeling_auto import (
-        MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
-        MODEL_FOR_MASKED_LM_MAPPING_NAMES,
-    )
-
-    if getattr(config, "is_encoder_decoder", False):
-        return False
-    model_type = getattr(config, "model_type", None)
-    return (
-        model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
-        and model_type not in MODEL_FOR_MASKED_LM_MAPPING_NAMES
-    )
+__all__ = [
+    "apply_lora",
+    "attention_modules",
+    "bidirectional_layers",
+    "head_module_names",
+    "is_decoder_only",
+    "make_bidirectional",
+    "padding_only_mask",
+    "prepare_decoder_tokenizer",
+]
 
 
-def prepare_decoder_tokenizer(tokenizer: Any, config: Any) -> None:
+def prepare_decoder_tokenizer(tokenizer: Any, config: Any, recipe: Recipe | None = None) -> None:
     """Right padding and a pad token for a decoder's tokenizer; ``config.pad_token_id`` follows it.
 
     Decoders are usually released without a pad token. Padding is on the right so that, under a causal
-    mask, no real token ever attends to a pad token. When there is no pad token, the EOS token (else the
-    UNK token) is used; padded positions are masked out and carry no label, so the choice does not matter.
+    mask, no real token ever attends to a pad token. When there is no pad token, the family recipe's choice
+    is used (:attr:`~eccr.models.recipes.Recipe.pad_token`: EOS, else UNK, for every family so far); padded
+    positions are masked out and carry no label, so the choice does not change predictions.
+
+    Args:
+        tokenizer: the decoder's tokenizer (changed in place).
+        config: the model config (its ``pad_token_id`` is set).
+        recipe: the family recipe (default: selected from ``config``).
 
     Raises:
         ModelError: ``E063`` when the tokenizer has neither pad, EOS nor UNK token.
     """
+    recipe = recipe or recipe_for_config(config)
     tokenizer.padding_side = "right"
     if tokenizer.pad_token is None:
-        substitute = tokenizer.eos_token or tokenizer.unk_token
+        substitute = next((getattr(tokenizer, f"{kind}_token", None) for kind in recipe.pad_token
+                           if getattr(tokenizer, f"{kind}_token", None) is not None), None)
         if substitute is None:
             raise ModelError(
                 "E063",
@@ -101,12 +104,18 @@ def apply_lora(
     dropout: float,
     target_modules: Sequence[str] | str | None,
     extra_modules_to_save: Sequence[str] = (),
+    recipe: Recipe | None = None,
 ) -> nn.Module:
     """Wrap ``model`` with peft LoRA; the classification head (and ``extra_modules_to_save``) train fully.
 
-    ``target_modules=None`` takes peft's default for the architecture (e.g. ``q_proj``/``v_proj`` for
-    Llama); ``"all-linear"`` adapts every linear layer but the head.
+    ``target_modules=None`` takes the family recipe's modules (``q_proj``/``v_proj`` for LLaMA and Mistral,
+    ``query_key_value`` for GPT-NeoX, ``c_attn`` for GPT-2; ``recipe`` defaults to the one selected from
+    ``model.config``), else peft's default for the architecture; ``"all-linear"`` adapts every linear layer
+    but the head.
     """
+    if target_modules is None:
+        recipe = recipe or recipe_for_config(getattr(model, "config", None))
+        target_modules = list(recipe.lora_target_modules) if recipe.lora_target_modules else None
     from peft import LoraConfig, TaskType, get_peft_model
 
     targets: list[str] | str | None = (

@@ -29,8 +29,8 @@ from eccr.models.token_classification import TokenClassificationModel, TokenClas
 
 #: The graph file of an ``onnx`` model directory.
 ONNX_FILE = "model.onnx"
-#: Graph inputs and output, as :mod:`eccr.inference.onnx_export` names them.
-INPUT_NAMES = ("input_ids", "attention_mask")
+#: Graph inputs (``position_ids`` only where the model's recipe counts positions itself) and output.
+INPUT_NAMES = ("input_ids", "attention_mask", "position_ids")
 OUTPUT_NAME = "logits"
 
 
@@ -72,8 +72,16 @@ class OnnxTokenClassificationModel(TokenClassificationModel):
         yield  # an inference session has no training mode and no autograd
 
     def batch_logits(self, inputs: dict[str, Any]) -> np.ndarray:
-        feed = {name: inputs[name].numpy().astype(np.int64, copy=False) for name in INPUT_NAMES}
+        # the graph's inputs: input_ids and attention_mask, and position_ids where the recipe counts them
+        feed = {i.name: inputs[i.name].numpy().astype(np.int64, copy=False) for i in self.model.get_inputs()}
         return np.asarray(self.model.run([OUTPUT_NAME], feed)[0], dtype=np.float32)
+
+    def _collator(self) -> Any:
+        from eccr.training.collator import WindowCollator
+
+        assert self.recipe is not None
+        from_zero = self.recipe.position_rule(getattr(self._config, "model_type", None)) == "from-zero"
+        return WindowCollator(self.tokenizer, position_ids=from_zero)
 
     def runtime(self) -> tuple[str, dict[str, str]]:
         import onnxruntime
@@ -101,23 +109,32 @@ class OnnxTokenClassificationModel(TokenClassificationModel):
             self.model = _session(self._graph, device, self.opts.threads)
 
     # --- persistence ---------------------------------------------------------------------------------
-    def attach(self, graph: Path, tokenizer: Any, config: Any, labels: list[str]) -> None:
-        """Use an exported graph with the source model's tokenizer, config and labels (for export)."""
-        self.labels = list(labels)
-        self._graph, self._config, self.tokenizer = graph, config, tokenizer
+    def attach(self, graph: Path, source: TokenClassificationModel) -> None:
+        """Use an exported graph with the source model's tokenizer, recipe, config and labels (for export)."""
+        self.labels = list(source.labels)
+        self._graph, self._config = graph, source.model.config
+        self.tokenizer, self.recipe = source.tokenizer, source.recipe
+        self.tokenizer_record = dict(source.tokenizer_record)
         self._setup(graph, "cpu")
 
     def save_weights(self, directory: Path) -> None:
-        """The graph, ``config.json`` and the tokenizer into ``directory``."""
+        """The graph, ``config.json``, the tokenizer and its record into ``directory``."""
+        from eccr.models.hf_tokenizer import write_record
+
         self._require_trained()
         assert self._graph is not None
         if self._graph.resolve() != (directory / ONNX_FILE).resolve():
             shutil.copyfile(self._graph, directory / ONNX_FILE)
         self._config.save_pretrained(directory)
         self.tokenizer.save_pretrained(directory)
+        write_record(directory, self.tokenizer_record)
 
     def load_weights(self, directory: Path) -> None:
+        import json
+
         from transformers import AutoConfig
+
+        from eccr.models.hf_tokenizer import TOKENIZER_RECORD
 
         graph = directory / ONNX_FILE
         if not graph.is_file():
@@ -128,7 +145,13 @@ class OnnxTokenClassificationModel(TokenClassificationModel):
             raise ModelError(
                 "E062", f"cannot load the model config in {directory}: {err}", Location(file=str(directory))
             ) from None
-        self.tokenizer = self._load_tokenizer(directory, None)
+        self._load_tokenizer(directory, self._config)
+        saved = directory / TOKENIZER_RECORD
+        if saved.is_file():
+            self.tokenizer_record = json.loads(saved.read_text(encoding="utf-8"))
+        self.allow_misaligned_tokenizer = (
+            False  # as for hf: predicting on a misaligned tokenizer needs consent
+        )
         self._graph = graph
         self._setup(graph, "cpu")
 
@@ -139,10 +162,11 @@ class OnnxTokenClassificationModel(TokenClassificationModel):
 
         if not self.labels:
             raise ModelError("E061", "eccr-model.json lists no labels", Location(file=str(graph.parent)))
+        assert self.recipe is not None
         self.scheme = _scheme_from_labels(self.opts.scheme, self.labels, self.opts.typed)
-        self.decoder = decoders.is_decoder_only(self._config)
+        self.decoder = self.recipe.decoder
         if self.decoder:
-            decoders.prepare_decoder_tokenizer(self.tokenizer, self._config)
+            decoders.prepare_decoder_tokenizer(self.tokenizer, self._config, self.recipe)
         self.model = _session(graph, device, self.opts.threads)
         self.special = SpecialTokens.from_tokenizer(self.tokenizer)
         if self.opts.window is None:

@@ -6,7 +6,7 @@ turns into a randomly initialised model of the chosen architecture, sized from a
 the vocabulary, special-token ids and maximum length taken from the tokenizer.
 
 >>> sorted(ARCHITECTURES)
-['deberta-v2', 'gpt2', 'gpt_neox', 'llama', 'mistral', 'roberta']
+['bert', 'deberta-v2', 'gpt2', 'gpt_neox', 'llama', 'mistral', 'roberta']
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from eccr.errors import ConfigError
 
 #: Supported architectures (``model_type`` of transformers); encoders first.
-ARCHITECTURES = ("deberta-v2", "roberta", "llama", "mistral", "gpt_neox", "gpt2")
+ARCHITECTURES = ("deberta-v2", "roberta", "bert", "llama", "mistral", "gpt_neox", "gpt2")
 
 #: Accepted spellings of the architectures.
 ALIASES = {"deberta-v3": "deberta-v2", "gpt-neox": "gpt_neox", "neox": "gpt_neox"}

@@ -4,6 +4,10 @@ The paper's winning recipe: character labels are mapped to tokens (:mod:`eccr.al
 ``AutoModelForTokenClassification`` is fine-tuned with the HF ``Trainer`` (:mod:`eccr.training`) and
 early-stopped on the validation wsm F1 at p = 1, and token predictions are mapped back to character spans.
 
+* **The tokenizer** comes with its family recipe and is checked against the SentencePiece model the
+  repository ships (:mod:`eccr.models.hf_tokenizer`, :mod:`eccr.models.recipes`); every training,
+  validation and prediction document passes the aligner's invariants first
+  (:meth:`TokenClassificationModel.check_alignment`: error ``E079`` unless ``allow_misaligned_tokenizer``).
 * **Encoders** (DeBERTa-v2, RoBERTa, BERT…) are fully fine-tuned.
 * **Decoders** (Llama, Mistral, GPT-NeoX, GPT-2…) get LoRA (``lora: auto``) with the classification head
   trained fully, right padding, a pad token when missing, and optionally bidirectional attention in all or
@@ -17,14 +21,17 @@ early-stopped on the validation wsm F1 at p = 1, and token predictions are mappe
 
 A saved model directory holds ``model.safetensors`` + ``config.json`` (for LoRA the adapter is **merged**
 into the base weights, so the directory is a plain, self-contained token-classification model that any
-``transformers`` code can load), the tokenizer, and ``eccr-model.json`` (options with the resolved window
-and step, and the label names). :func:`eccr.models.base.load_model` needs nothing else.
+``transformers`` code can load), the tokenizer, ``eccr-tokenizer.json`` (how it was obtained and checked),
+and ``eccr-model.json`` (options with the resolved window, step and recipe, and the label names).
+:func:`eccr.models.base.load_model` needs nothing else.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,32 +40,32 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from eccr.align import EncodedDocument, LabelScheme, SpecialTokens, decode_document, encode_document
+from eccr.align import (
+    EncodedDocument,
+    InvariantReport,
+    LabelScheme,
+    SpecialTokens,
+    TokenAlignment,
+    check_alignments,
+    decode_document,
+    encode_document,
+)
 from eccr.align.windows import default_step
 from eccr.corpus.types import Corpus, Document, Span
 from eccr.errors import ConfigError, Location, ModelError
 from eccr.models.base import ConceptModel, ModelSpec, parse_options
+from eccr.models.hf_tokenizer import TOKENIZER_RECORD, write_record
+from eccr.models.recipes import Recipe
+
+#: What to do about a tokenizer that fails the invariants (the ``E079`` message of the gate).
+MISALIGNED_HINT = (
+    "`eccr diagnose-tokenizer CORPUS --tokenizer MODEL` prints this report with the tokenizer ceiling, "
+    "`eccr doctor MODEL` what else to know; to go on anyway, pass --allow-misaligned-tokenizer "
+    "(model option allow_misaligned_tokenizer: true)"
+)
 
 #: Window used when neither the options nor the model limit it further.
 DEFAULT_WINDOW = 512
-
-#: Model types that number positions from ``pad_token_id + 1`` (fewer usable positions than rows).
-PADDING_OFFSET_POSITIONS = frozenset(
-    {
-        "roberta",
-        "xlm-roberta",
-        "xlm-roberta-xl",
-        "camembert",
-        "roberta-prelayernorm",
-        "data2vec-text",
-        "ibert",
-        "longformer",
-        "mpnet",
-        "luke",
-        "esm",
-    }
-)
-
 
 class TokenClassificationOptions(BaseModel):
     """Options of ``hf:`` models (``model.options`` in an experiment config). Unknown keys are errors.
@@ -86,6 +93,11 @@ class TokenClassificationOptions(BaseModel):
             top layers whose causal mask is removed.
         byte_fallback: switch the tokenizer's byte fallback on/off (``null`` keeps it as saved);
             ``false`` reproduces the paper's setting.
+        recipe: the family recipe (:mod:`eccr.models.recipes`); ``null`` selects it from the model type and
+            tokenizer class, and the name chosen is recorded here once the model is built.
+        allow_misaligned_tokenizer: train even when the tokenizer violates the aligner's invariants on the
+            training documents (error ``E079`` otherwise). Recorded with the run; a loaded model does not
+            inherit it (set :attr:`TokenClassificationModel.allow_misaligned_tokenizer` to predict anyway).
         trust_remote_code: allow model/tokenizer code from the hub (off unless asked).
         init: ``pretrained`` weights or ``from_config`` (random initialisation from the config).
         attn_implementation: ``eager``/``sdpa``/… (default: transformers' choice).
@@ -122,6 +134,8 @@ class TokenClassificationOptions(BaseModel):
     lora_modules_to_save: list[str] = Field(default_factory=list)
     bidirectional: bool | Literal["all"] | int = False
     byte_fallback: bool | None = None
+    recipe: str | None = None
+    allow_misaligned_tokenizer: bool = False
     trust_remote_code: bool = False
     init: Literal["pretrained", "from_config"] = "pretrained"
     attn_implementation: str | None = None
@@ -129,6 +143,16 @@ class TokenClassificationOptions(BaseModel):
     keep_checkpoints: bool = False
     logging_steps: int = Field(10, ge=1)
     progress: bool = True
+
+    @field_validator("recipe")
+    @classmethod
+    def _known_recipe(cls, value: str | None) -> str | None:
+        if value is not None:
+            from eccr.models.recipes import RECIPES
+
+            if value not in RECIPES:
+                raise ValueError(f"unknown recipe {value!r}; choose one of {', '.join(RECIPES)}")
+        return value
 
     @field_validator("bidirectional")
     @classmethod
@@ -153,13 +177,17 @@ def _scheme_from_labels(kind: str, labels: Sequence[str], typed: bool) -> LabelS
     return scheme
 
 
-def _model_limit(config: Any, tokenizer: Any) -> int:
-    """The longest input the model accepts (position embeddings), capped by the tokenizer's limit and 512."""
+def _model_limit(config: Any, tokenizer: Any, recipe: Recipe) -> int:
+    """The longest input the model accepts (position embeddings), capped by the tokenizer's limit and 512.
+
+    A model numbering positions from ``pad_token_id + 1`` (RoBERTa's convention, see
+    :attr:`~eccr.models.recipes.Recipe.position_rule`) has that many rows fewer.
+    """
     limits = [DEFAULT_WINDOW]
     for name in ("max_position_embeddings", "n_positions"):
         value = getattr(config, name, None)
         if isinstance(value, int) and value > 0:
-            if getattr(config, "model_type", None) in PADDING_OFFSET_POSITIONS:
+            if recipe.position_rule(getattr(config, "model_type", None)) == "padding-offset":
                 value -= int(getattr(config, "pad_token_id", None) or 0) + 1
             limits.append(value)
             break
@@ -192,19 +220,41 @@ class TokenClassificationModel(ConceptModel):
         self.model: Any = None
         self.tokenizer: Any = None
         self.special: SpecialTokens | None = None
+        self.recipe: Recipe | None = None
         self.decoder = False
         self.uses_lora = False
+        #: Train or predict even when the tokenizer violates the aligner's invariants (``E079`` otherwise).
+        self.allow_misaligned_tokenizer = self.opts.allow_misaligned_tokenizer
+        #: How the tokenizer was obtained and checked (``eccr-tokenizer.json``).
+        self.tokenizer_record: dict[str, Any] = {}
 
     # --- building ------------------------------------------------------------------------------------
-    def _load_tokenizer(self, source: str | Path, byte_fallback: bool | None) -> Any:
-        from eccr.pretrain.tokenizer import load_tokenizer
+    def _load_tokenizer(self, source: str | Path, config: Any, texts: Sequence[Document] = ()) -> None:
+        """Recipe and checked tokenizer (:func:`eccr.models.hf_tokenizer.load_model_tokenizer`)."""
+        from eccr.models.hf_tokenizer import load_model_tokenizer
+        from eccr.models.recipes import is_decoder_only
 
-        return load_tokenizer(
-            source, byte_fallback=byte_fallback, trust_remote_code=self.opts.trust_remote_code
+        loaded = load_model_tokenizer(
+            source,
+            model_type=getattr(config, "model_type", None),
+            recipe=self.opts.recipe,
+            byte_fallback=self.opts.byte_fallback,
+            trust_remote_code=self.opts.trust_remote_code,
+            texts=texts,
+            decoder=is_decoder_only(config),
         )
+        self.tokenizer, self.recipe = loaded.tokenizer, loaded.recipe
+        self.tokenizer_record = loaded.record()
+        self.opts = self.opts.model_copy(update={"recipe": loaded.recipe.name})
+        self.options = self.opts.model_dump(mode="json")
+        if loaded.fidelity is not None and not loaded.fidelity.ok:
+            fidelity = loaded.fidelity
+            warnings.warn(f"the tokenizer of {source} does not reproduce its reference: "
+                          f"{fidelity.describe()}; first difference: {fidelity.first_difference}",
+                          stacklevel=3)
 
-    def _build(self, scheme: LabelScheme) -> None:
-        """Tokenizer and model for training, from the spec's path or hub id."""
+    def _build(self, scheme: LabelScheme, texts: Sequence[Document]) -> None:
+        """Tokenizer and model for training, from the spec's path or hub id (``texts``: fidelity sample)."""
         import transformers
         from transformers import AutoConfig, AutoModelForTokenClassification
 
@@ -212,7 +262,6 @@ class TokenClassificationModel(ConceptModel):
 
         source = str(self.spec.name_or_path)
         opts = self.opts
-        tokenizer = self._load_tokenizer(source, opts.byte_fallback)
         try:
             config = AutoConfig.from_pretrained(
                 source,
@@ -225,9 +274,12 @@ class TokenClassificationModel(ConceptModel):
             raise ModelError(
                 "E062", f"cannot load a model config from {source}: {err}", Location(file=source)
             ) from None
-        self.decoder = decoders.is_decoder_only(config)
+        self._load_tokenizer(source, config, texts)
+        tokenizer, recipe = self.tokenizer, self.recipe
+        assert recipe is not None
+        self.decoder = recipe.decoder
         if self.decoder:
-            decoders.prepare_decoder_tokenizer(tokenizer, config)
+            decoders.prepare_decoder_tokenizer(tokenizer, config, recipe)
         elif opts.bidirectional is not False:
             raise ConfigError(
                 "E045",
@@ -266,13 +318,15 @@ class TokenClassificationModel(ConceptModel):
                 dropout=opts.lora_dropout,
                 target_modules=opts.lora_target_modules,
                 extra_modules_to_save=opts.lora_modules_to_save,
+                recipe=recipe,
             )
         self.model, self.tokenizer = model, tokenizer
         self.special = SpecialTokens.from_tokenizer(tokenizer)
         self._resolve_window(config)
 
     def _resolve_window(self, config: Any) -> None:
-        limit = _model_limit(config, self.tokenizer)
+        assert self.recipe is not None
+        limit = _model_limit(config, self.tokenizer, self.recipe)
         window = self.opts.window or limit
         if window > limit:
             raise ConfigError("E045", f"window {window} exceeds the model's limit of {limit} tokens")
@@ -299,9 +353,26 @@ class TokenClassificationModel(ConceptModel):
             special=self.special,
         )
 
-    def training_features(self, corpus: Corpus | Sequence[Document]) -> list[dict[str, list[int]]]:
-        """One feature dict (``input_ids``, ``attention_mask``, ``labels``) per window of every document."""
-        return [w.to_dict() for doc in corpus for w in self._encode(doc, with_labels=True).windows]
+    def check_alignment(self, alignments: Sequence[TokenAlignment], stage: str) -> InvariantReport:
+        """The gate before training and prediction: the aligner's invariants on these alignments.
+
+        Raises ``E079`` with the report ``eccr diagnose-tokenizer`` prints unless
+        :attr:`allow_misaligned_tokenizer` is set (then it warns). The outcome is recorded in
+        :attr:`tokenizer_record` under ``invariants`` (``stage``: ``training`` or ``prediction``).
+        """
+        report = check_alignments(alignments)
+        allowed = not report.ok and self.allow_misaligned_tokenizer
+        self.tokenizer_record.setdefault("invariants", {})[stage] = {
+            **{k: v for k, v in report.to_dict().items() if k != "violations"},
+            "violations": [v.describe() for v in report.violations[:10]],
+            "allowed_by_flag": allowed,
+        }
+        if allowed:
+            warnings.warn(f"{report.summary()} — {stage} continues because of --allow-misaligned-tokenizer",
+                          stacklevel=3)
+        else:
+            report.raise_if_violated(f"the tokenizer of {self.spec}", hint=MISALIGNED_HINT)
+        return report
 
     # --- training ------------------------------------------------------------------------------------
     def fit(self, train: Corpus, validation: Corpus | None = None, *, run_dir: Path | None = None) -> None:
@@ -314,7 +385,6 @@ class TokenClassificationModel(ConceptModel):
         from transformers import EarlyStoppingCallback, PrinterCallback
 
         from eccr.training.callbacks import MetricsLogCallback
-        from eccr.training.collator import WindowCollator
         from eccr.training.trainer import SpanF1Trainer, last_checkpoint, training_arguments, world_size
 
         opts = self.opts
@@ -323,10 +393,16 @@ class TokenClassificationModel(ConceptModel):
             raise ModelError("E066", "cannot train on an empty corpus")
         self.scheme = LabelScheme.from_corpus(docs, opts.scheme, typed=opts.typed, label=opts.span_label)
         self.labels = list(self.scheme.labels)
-        self._build(self.scheme)
-        features = self.training_features(docs)
         val_docs = list(validation) if validation is not None else []
+        self._build(self.scheme, [*docs, *val_docs])
+        encoded = [self._encode(doc, with_labels=True) for doc in docs]
         val_encoded = [self._encode(doc, with_labels=False) for doc in val_docs]  # once, not every epoch
+        try:
+            self.check_alignment([e.alignment for e in (*encoded, *val_encoded)], "training")
+        finally:
+            if run_dir is not None and _rank() == 0:
+                write_record(run_dir, self.tokenizer_record)
+        features = [w.to_dict() for e in encoded for w in e.windows]
 
         temporary = None
         if run_dir is None and world_size() > 1:
@@ -363,7 +439,7 @@ class TokenClassificationModel(ConceptModel):
             args=args,
             train_dataset=features,
             eval_dataset=val_docs or None,
-            data_collator=WindowCollator(self.tokenizer),
+            data_collator=self._collator(),
             callbacks=callbacks,
             span_evaluator=lambda: self._validation_scores(val_docs, val_encoded),
         )
@@ -404,13 +480,11 @@ class TokenClassificationModel(ConceptModel):
         Windows are batched by length (padded on the tokenizer's side) and scored by :meth:`batch_logits`;
         padding rows are cut off again by the attention mask, so each array has exactly the window's length.
         """
-        from eccr.training.collator import WindowCollator
-
         self._require_trained()
         flat = [(i, k, w) for i, enc in enumerate(encoded) for k, w in enumerate(enc.windows)]
         order = sorted(range(len(flat)), key=lambda j: len(flat[j][2].input_ids))
         out: list[list[np.ndarray | None]] = [[None] * len(enc.windows) for enc in encoded]
-        collate = WindowCollator(self.tokenizer)
+        collate = self._collator()
         size = max(1, self.opts.batch_size * 2)
         batches = [order[b : b + size] for b in range(0, len(order), size)]
         progress = _progress(batches, "predicting", enabled=self.opts.progress and len(batches) > 20)
@@ -478,10 +552,22 @@ class TokenClassificationModel(ConceptModel):
         except (RuntimeError, AssertionError) as err:
             raise ConfigError("E160", f"cannot run the model on device {device!r}: {err}") from None
 
+    def _collator(self) -> Any:
+        from eccr.training.collator import WindowCollator
+
+        assert self.recipe is not None
+        from_zero = self.recipe.position_rule(getattr(self.model.config, "model_type", None)) == "from-zero"
+        return WindowCollator(self.tokenizer, position_ids=from_zero)
+
     def predict_documents(self, documents: list[Document]) -> list[list[Span]]:
-        """Spans per document: every window predicted, merged by maximum context, mapped to characters."""
+        """Spans per document: every window predicted, merged by maximum context, mapped to characters.
+
+        The documents' alignments pass the tokenizer gate first (:meth:`check_alignment`, ``E079``).
+        """
         self._require_trained()
-        return self._predict_encoded([self._encode(doc, with_labels=False) for doc in documents])
+        encoded = [self._encode(doc, with_labels=False) for doc in documents]
+        self.check_alignment([e.alignment for e in encoded], "prediction")
+        return self._predict_encoded(encoded)
 
     def _predict_encoded(self, encoded: Sequence[EncodedDocument]) -> list[list[Span]]:
         """Spans per encoded document (the inference path of :meth:`predict_documents`)."""
@@ -509,6 +595,7 @@ class TokenClassificationModel(ConceptModel):
             self.uses_lora = False
         model.save_pretrained(directory, safe_serialization=True)
         self.tokenizer.save_pretrained(directory)
+        write_record(directory, self.tokenizer_record)
 
     def load_weights(self, directory: Path) -> None:
         """Load what :meth:`save_weights` wrote (plus ``labels`` and ``options`` from ``eccr-model.json``)."""
@@ -522,7 +609,6 @@ class TokenClassificationModel(ConceptModel):
                 "E061", f"{directory}/eccr-model.json lists no labels", Location(file=str(directory))
             )
         self.scheme = _scheme_from_labels(self.opts.scheme, self.labels, self.opts.typed)
-        self.tokenizer = self._load_tokenizer(directory, None)
         extra = (
             {"attn_implementation": self.opts.attn_implementation} if self.opts.attn_implementation else {}
         )
@@ -540,9 +626,15 @@ class TokenClassificationModel(ConceptModel):
                 f"the weights have {model.config.num_labels} labels, eccr-model.json {len(self.labels)}",
                 Location(file=str(directory)),
             )
-        self.decoder = decoders.is_decoder_only(model.config)
+        self._load_tokenizer(directory, model.config)
+        saved = Path(directory) / TOKENIZER_RECORD
+        if saved.is_file():  # how the tokenizer was obtained and checked when the model was trained
+            self.tokenizer_record = json.loads(saved.read_text(encoding="utf-8"))
+        self.allow_misaligned_tokenizer = False  # predicting on a misaligned tokenizer needs its own consent
+        assert self.recipe is not None
+        self.decoder = self.recipe.decoder
         if self.decoder:
-            decoders.prepare_decoder_tokenizer(self.tokenizer, model.config)
+            decoders.prepare_decoder_tokenizer(self.tokenizer, model.config, self.recipe)
             if self.opts.bidirectional is not False:
                 decoders.make_bidirectional(model, self.opts.bidirectional)
         if torch.cuda.is_available():

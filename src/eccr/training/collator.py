@@ -24,10 +24,14 @@ class WindowCollator:
     Args:
         tokenizer: the model's tokenizer (its pad token and padding side are used).
         pad_to_multiple_of: pad lengths to a multiple of this (8 helps tensor cores on GPU).
+        position_ids: add ``position_ids`` counted from 0 in every row (models pretrained that way whose
+            architecture would otherwise count from ``pad_token_id + 1``: the ``from-zero`` recipes of
+            :mod:`eccr.models.recipes`). Padding is on the right, so real tokens get 0, 1, 2…
     """
 
     tokenizer: Any
     pad_to_multiple_of: int | None = None
+    position_ids: bool = False
     _inner: Any = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -43,4 +47,10 @@ class WindowCollator:
 
     def __call__(self, features: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         kept = [{k: list(v) for k, v in f.items() if k in MODEL_KEYS} for f in features]
-        return dict(self._inner(kept))
+        batch = dict(self._inner(kept))
+        if self.position_ids:
+            import torch
+
+            rows, length = batch["input_ids"].shape
+            batch["position_ids"] = torch.arange(length).expand(rows, length).clone()
+        return batch
