@@ -219,7 +219,11 @@ def _attach(
 
 
 def _logits_only(model: Any, names: tuple[str, ...]) -> Any:
-    """``model`` as a module ``(*inputs named by names) -> logits``, the graph's interface."""
+    """``model`` as a module taking the inputs ``names`` by name and returning the logits.
+
+    The exporter needs named parameters (one dynamic-shape spec per input), so the two interfaces — with
+    and without ``position_ids`` — are spelt out.
+    """
     import torch
 
     class LogitsOnly(torch.nn.Module):
@@ -227,10 +231,16 @@ def _logits_only(model: Any, names: tuple[str, ...]) -> Any:
             super().__init__()
             self.model = model
 
-        def forward(self, *inputs: Any) -> Any:
-            return self.model(**dict(zip(names, inputs, strict=True))).logits
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
 
-    return LogitsOnly().eval()
+    class LogitsOnlyWithPositions(LogitsOnly):
+        def forward(self, input_ids: Any, attention_mask: Any, position_ids: Any) -> Any:  # type: ignore[override]
+            return self.model(
+                input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids
+            ).logits
+
+    return (LogitsOnlyWithPositions if "position_ids" in names else LogitsOnly)().eval()
 
 
 def _export_graph(source: TokenClassificationModel, path: Path, opset: int) -> None:
@@ -265,7 +275,7 @@ def _export_graph(source: TokenClassificationModel, path: Path, opset: int) -> N
                 str(path),
                 input_names=list(names),
                 output_names=[OUTPUT_NAME],
-                dynamic_shapes={"inputs": [dims[name] for name in names]},
+                dynamic_shapes=dims,
                 opset_version=opset,
                 dynamo=True,
                 external_data=size > 1_800_000_000,
