@@ -19,6 +19,15 @@ from eccr.serve.batching import MicroBatcher, QueueFull
 TEXT = "胸部Ｘ線写真で右胸水貯留を指摘された。"
 
 
+def run_async(scenario):
+    """``asyncio.run(scenario())`` in a thread of its own: the test process may already run an event loop
+    (Playwright's sync API keeps one in the main thread)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(scenario())).result()
+
+
 @pytest.fixture(scope="module")
 def extractor(sample_crf):
     return Extractor.load(sample_crf[1])
@@ -152,7 +161,7 @@ def test_concurrent_requests_share_forward_passes_and_get_their_own_spans():
             await batcher.stop()
         return requests, answers
 
-    requests, answers = asyncio.run(scenario())
+    requests, answers = run_async(scenario)
     for texts, spans in zip(requests, answers, strict=True):
         assert spans == [[Span(0, len(t))] for t in texts]
     assert len(calls) < len(requests)  # shared
@@ -187,7 +196,7 @@ def test_batching_off_is_one_call_per_request_and_a_full_queue_refuses():
             release.set()
             await batcher.stop()
 
-    answers = asyncio.run(scenario())
+    answers = run_async(scenario)
     assert answers == [[[Span(0, 1)]], [[Span(0, 2)]], [[Span(0, 3)]]]
     assert calls == [["a"], ["bb"], ["ccc"]]  # max_batch=1: one request per call
 
@@ -211,7 +220,7 @@ def test_a_failing_request_does_not_fail_the_others_in_its_batch():
         finally:
             await batcher.stop()
 
-    good, bad, good2 = asyncio.run(scenario())
+    good, bad, good2 = run_async(scenario)
     assert good == [[]] and good2 == [[]] and isinstance(bad, ValueError)
 
 

@@ -1,8 +1,8 @@
 """``eccr predict --model DIR INPUT... [-]``: extract concepts from files, directories, globs or stdin.
 
 Exit status: 0 when everything was predicted; 1 when some inputs or documents failed (each reported with
-its coded error; the rest were predicted and written); 2 for an error that stopped the run (nothing
-written). The old form ``eccr predict MODEL_DIR INPUT...`` still works.
+its coded error; the rest were predicted and written); 2 for an error that stopped the run, or when no
+document at all could be predicted (nothing written). The old form ``eccr predict MODEL_DIR INPUT...`` still works.
 """
 
 from __future__ import annotations
@@ -98,6 +98,10 @@ def command(
         summary = _predict_local(
             model_dir, units, stdin, out, fmt, batch_size, device, quiet, allow_misaligned
         )
+    if summary.failures and not summary.documents:  # nothing predicted: an error that stopped the run
+        for failure in summary.failures[1:]:
+            err_console.print(f"[bold red]error[/] {_escape(str(failure))}", highlight=False, soft_wrap=True)
+        raise summary.failures[0]
     for failure in summary.failures:
         err_console.print(f"[bold red]error[/] {_escape(str(failure))}", highlight=False, soft_wrap=True)
     if not quiet:

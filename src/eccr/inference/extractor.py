@@ -124,7 +124,7 @@ class Extractor:
         if allow_misaligned_tokenizer:
             if not hasattr(model, "allow_misaligned_tokenizer"):
                 raise ConfigError(
-                    "E161",
+                    "E045",
                     f"--allow-misaligned-tokenizer is for models with a tokenizer; {model.kind} has none",
                     Location(file=str(model_dir)),
                 )
