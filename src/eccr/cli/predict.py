@@ -2,7 +2,8 @@
 
 Exit status: 0 when everything was predicted; 1 when some inputs or documents failed (each reported with
 its coded error; the rest were predicted and written); 2 for an error that stopped the run, or when no
-document at all could be predicted (nothing written). The old form ``eccr predict MODEL_DIR INPUT...`` still works.
+document at all could be predicted (nothing written). The old form ``eccr predict MODEL_DIR INPUT...``
+still works.
 """
 
 from __future__ import annotations
