@@ -45,7 +45,7 @@ demo: $(STAMP)
 	$(BIN)/eccr compare $(DEMO)/cv-crf $(DEMO)/cv-dict
 	@echo "== 4/4 train on all documents, extract concepts from a new note"
 	$(BIN)/eccr train $(DEMO)/sample.jsonl --model crf --out $(DEMO)/crf-model
-	$(BIN)/eccr predict --model $(DEMO)/crf-model $(NOTE) --out $(DEMO)/new-note.jsonl
+	$(BIN)/eccr predict --model $(DEMO)/crf-model $(NOTE) --from text --out $(DEMO)/new-note.jsonl
 	$(BIN)/eccr convert $(DEMO)/new-note.jsonl $(DEMO)/new-note.inline.txt --to inline
 	$(BIN)/eccr show $(DEMO)/new-note.jsonl --id new-note
 	@echo "Results are in $(DEMO)/: cv-*/summary.md, cv-*/summary.csv, new-note.inline.txt"

@@ -7,6 +7,7 @@ them skip with a reason when they are absent. Tiny models and tokenizers are bui
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,39 @@ def sample_cv_runs(tmp_path_factory):
         )
         assert result.exit_code == 0, result.output
     return {name: root / name for name in runs}
+
+
+# --- command line (owned by cli/common and robustness/) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CliResult:
+    """What ``eccr ARGS`` did: exit status and what it printed."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def eccr_cli(capsys):
+    """``eccr_cli(*args) -> CliResult``: the real ``eccr`` entry point (:func:`eccr.cli.common.run_app`: usage
+    errors, coded errors, warnings, exit status) run in this process — as a subprocess would, without the
+    second or so of start-up per call."""
+    from eccr.cli.common import run_app
+    from eccr.cli.main import app
+
+    def run(*args: object) -> CliResult:
+        capsys.readouterr()
+        try:
+            run_app(app, [str(a) for a in args])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        out, err = capsys.readouterr()
+        return CliResult(code, out, err)
+
+    return run
 
 
 # --- tokenizer and tiny-model fixtures (owned by align/, models/token_classification, training/) ----------

@@ -11,11 +11,18 @@ Codes are grouped: ``E00x`` input/encoding, ``E01x`` spans and offsets, ``E02x``
 selection (``E048``: corpus reader/writer options), ``E05x`` scoring, ``E06x`` models and training, ``E07x``
 token alignment, ``E08x`` tokenizers. Each code means one thing; ``docs/errors.md`` lists every code with
 its meaning, where it is raised and what to do, and ``tests/test_errors.py`` keeps that list complete.
+
+Some conditions are not errors but must not pass in silence either — a selector that matches nothing, a
+conversion the target format cannot hold exactly, scoring or training on zero spans. They are
+:class:`EccrWarning` s (coded like errors, issued with :func:`warn` through Python's :mod:`warnings`), so a
+library caller can filter or escalate them and the command line prints each as one ``warning [E0xx] …``
+line.
 """
 
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,6 +121,28 @@ class ModelError(EccrError):
     """A model directory, spec or training run is invalid."""
 
 
+class EccrWarning(UserWarning):
+    """A coded warning: the result is produced, but something about it needs the user's attention.
+
+    Example:
+        >>> w = EccrWarning("E027", "selector 'D' matches no span", Location(file="c.jsonl"))
+        >>> str(w)
+        "[E027] selector 'D' matches no span (file c.jsonl)"
+    """
+
+    def __init__(self, code: str, message: str, location: Location | None = None) -> None:
+        self.code = code
+        self.message = message
+        self.location = location or Location()
+        where = self.location.describe()
+        super().__init__(f"[{code}] {message}" + (f" ({where})" if where else ""))
+
+
+def warn(code: str, message: str, location: Location | None = None, *, stacklevel: int = 2) -> None:
+    """Issue an :class:`EccrWarning` (``stacklevel`` as in :func:`warnings.warn`, counted from the caller)."""
+    warnings.warn(EccrWarning(code, message, location), stacklevel=stacklevel + 1)
+
+
 @dataclass(frozen=True)
 class Problem:
     """A recoverable problem that lenient reading reported instead of raising."""
@@ -153,4 +182,7 @@ class ProblemReport:
         )
 
     def write(self, path: str | Path) -> None:
-        Path(path).write_text(self.to_json() + "\n", encoding="utf-8")
+        """Write the report as JSON, atomically; the folder must exist (``E005`` otherwise)."""
+        from eccr.corpus.output import write_text_output  # the corpus layer imports this module
+
+        write_text_output(path, self.to_json() + "\n", create_folders=False)

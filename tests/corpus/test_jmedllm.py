@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import warnings
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from eccr.corpus import jmedllm, read_corpus, write_corpus
 from eccr.corpus.jmedllm import ANSWERS_KEY, answer_strings, strings_to_spans
 from eccr.corpus.types import Document, Span
-from eccr.errors import DocumentError, InputError, ProblemReport, RecoverableSpanError
+from eccr.errors import DocumentError, EccrWarning, InputError, ProblemReport, RecoverableSpanError
 
 INSTRUCTION = "以下の症例報告において、所見を表す表現は？\n"
 
@@ -220,11 +221,17 @@ def test_arbitrary_spans_keep_their_coverage(tmp_path: Path, text: str, data: st
     starts = data.draw(st.lists(st.integers(0, len(text) - 1), max_size=3))
     spans = [Span(s, data.draw(st.integers(s + 1, len(text))), "d") for s in starts]
     out = tmp_path / "a.csv"
-    jmedllm.write([Document("a", text, spans)], out)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        jmedllm.write([Document("a", text, spans)], out)
     (back,) = jmedllm.read(out, ProblemReport())
     covered = {i for s in spans for i in range(s.start, s.end)}
     assert covered <= {i for s in back.spans for i in range(s.start, s.end)}
     assert set(back.meta[ANSWERS_KEY]) == {text[s.start : s.end] for s in spans}
+    # the writer warns (E026) exactly when the spans will not read back as written
+    exact = [(s.start, s.end) for s in back.spans] == sorted({(s.start, s.end) for s in spans})
+    codes = [w.message.code for w in caught if isinstance(w.message, EccrWarning)]
+    assert codes == ([] if exact else ["E026"])
 
 
 def test_a_50000_character_document_loads_whole(tmp_path: Path) -> None:

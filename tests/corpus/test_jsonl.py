@@ -178,10 +178,12 @@ def test_fast_and_exact_paths_agree(tmp_path):
     line = json.dumps(record, ensure_ascii=False)
     fast = jsonl._fast_decoder()
     assert fast is not None
-    fast_doc = fast(line, "f", 1)
+    assert fast(line, "f", 1) is None  # an object nested in attrs is left to the exact checker
+    record["spans"][0]["attrs"] = {"a": [1, "b"]}  # nested objects in meta are counted by the fast path
+    line = json.dumps(record, ensure_ascii=False)
     exact_doc = jsonl._document(json.loads(line), "f", 1, ProblemReport())
-    assert fast_doc == exact_doc
-    assert fast_doc.spans == (Span(0, 2, "a"), Span(3, 5, "d", {"a": [1, {"b": None}]}))
+    assert fast(line, "f", 1) == exact_doc
+    assert exact_doc.spans == (Span(0, 2, "a"), Span(3, 5, "d", {"a": [1, "b"]}))
 
 
 def span_lists(text_length: int):
@@ -226,5 +228,8 @@ def test_invalid_utf8_offset_counts_the_bom(tmp_path):
 def test_fast_and_exact_paths_agree_on_random_documents(document):
     line = jsonl.document_to_json(document)
     fast = jsonl._fast_decoder()
-    assert fast(line.encode(), "f", 1) == fast(line, "f", 1) == document
+    result = fast(line.encode(), "f", 1)
+    assert result == fast(line, "f", 1)
+    # the fast path counts keys by their '":'; a ':' inside a string may leave the line to the exact checker
+    assert result == document or (result is None and ":" in line.replace('": ', ""))
     assert jsonl._document(json.loads(line), "f", 1, ProblemReport()) == document

@@ -212,16 +212,16 @@ def test_train_model_saves_a_model_directory_with_its_config(tmp_path, sample_go
     assert (spy.n_train, spy.n_validation) == (16, 4)
 
 
-def test_read_inputs_takes_raw_text_files_and_corpora(tmp_path) -> None:
+def test_read_inputs_reads_txt_as_every_command_does(tmp_path) -> None:
     (tmp_path / "notes").mkdir()
-    (tmp_path / "notes" / "a.txt").write_text("発熱あり。\\n改行\n二行目\n", encoding="utf-8")
+    (tmp_path / "notes" / "a.txt").write_bytes("\ufeff発熱あり。\\n改行\r\n二行目\r\n".encode())
     (tmp_path / "notes" / "b.txt").write_text("咳嗽", encoding="utf-8")
-    corpus = read_inputs([tmp_path / "notes"])
-    assert corpus.ids == ["a", "b"] and corpus.get("a").text == "発熱あり。\\n改行\n二行目\n"
+    corpus = read_inputs([tmp_path / "notes"], "text")  # raw: CRLF kept, BOM removed, no escapes
+    assert corpus.ids == ["a", "b"] and corpus.get("a").text == "発熱あり。\\n改行\r\n二行目\r\n"
     inline = tmp_path / "x.txt"
-    inline.write_text("@@発熱##あり\n", encoding="utf-8")
-    assert read_inputs([inline]).get("x").text == "@@発熱##あり\n"  # .txt is raw text by default
-    assert read_inputs([inline], "inline")[0].text == "発熱あり"
+    inline.write_text("@@発熱##あり\n二行目\n", encoding="utf-8")
+    assert [d.text for d in read_inputs([inline])] == ["発熱あり", "二行目"]  # .txt is inline everywhere
+    assert read_inputs([inline], "text").get("x").text == "@@発熱##あり\n二行目\n"
     with pytest.raises(ConfigError, match="does not exist"):
         read_inputs([tmp_path / "none.txt"])
 
@@ -230,7 +230,7 @@ def test_predict_files_round_trip(tmp_path, sample_crf, sample_gold) -> None:
     model, directory = sample_crf
     note = tmp_path / "note.txt"
     note.write_text(sample_gold[35].text, encoding="utf-8")
-    out = predict_files(directory, [note], tmp_path / "out.jsonl")
+    out = predict_files(directory, [note], tmp_path / "out.jsonl", from_format="text")
     assert out[0].spans == tuple(model.predict_text(sample_gold[35].text))
     assert read_corpus(tmp_path / "out.jsonl") == out
 

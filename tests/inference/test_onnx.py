@@ -15,7 +15,7 @@ from eccr.errors import ConfigError, ModelError
 from eccr.inference import Extractor, onnx_export
 from eccr.inference.onnx_export import EXPORT_REPORT, export_onnx
 from eccr.models.base import MODEL_FILE, load_model
-from eccr.models.onnx import ONNX_FILE, OnnxTokenClassificationModel
+from eccr.models.onnx import ONNX_FILE, OnnxTokenClassificationModel, _session
 
 pytest.importorskip("onnxruntime", reason="the onnx extra is not installed")
 runner = CliRunner()
@@ -109,11 +109,10 @@ def test_missing_graph_is_a_model_error(onnx_fp32, tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(onnx_fp32[0], broken)
     (broken / ONNX_FILE).write_bytes(b"not a graph")
-    with pytest.raises(ModelError, match=r"E062.*ONNX graph"):
+    with pytest.raises(ModelError, match="E068"):  # the manifest notices first
         load_model(broken)
-    (broken / ONNX_FILE).unlink()
-    with pytest.raises(ModelError, match="E060"):
-        load_model(broken)
+    with pytest.raises(ModelError, match=r"E062.*ONNX graph"):  # and the runtime names a bad graph
+        _session(broken / ONNX_FILE, "cpu", 1)
 
 
 def test_batch_logits_match_between_runtimes(onnx_fp32, sample_hf_model):
@@ -126,3 +125,20 @@ def test_batch_logits_match_between_runtimes(onnx_fp32, sample_hf_model):
     with torch_model.inference_mode():
         expected = torch_model.batch_logits(batch)
     np.testing.assert_allclose(onnx.batch_logits(batch), expected, atol=1e-4)
+
+
+def test_the_manifest_covers_the_graph_and_the_report(onnx_fp32, tmp_path):
+    """An exported directory is checked like any model directory: a changed graph is refused before loading."""
+    record = json.loads((onnx_fp32[0] / MODEL_FILE).read_text(encoding="utf-8"))
+    assert {ONNX_FILE, EXPORT_REPORT} <= set(record["manifest"]["files"])
+    tampered = tmp_path / "tampered"
+    shutil.copytree(onnx_fp32[0], tampered)
+    graph = tampered / ONNX_FILE
+    data = bytearray(graph.read_bytes())
+    data[-1] ^= 0xFF
+    graph.write_bytes(bytes(data))
+    with pytest.raises(ModelError, match=r"E068.*model\.onnx"):
+        load_model(tampered)
+    (tampered / "custom_op.so").write_bytes(b"\x7fELF")
+    with pytest.raises(ModelError, match="E069"):
+        load_model(tampered)

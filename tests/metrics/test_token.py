@@ -50,7 +50,7 @@ def test_callable_tokenizer_and_empty_offsets_are_ignored():
 def test_unknown_tokenizer_path_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError) as err:
         resolve_tokenizer(str(tmp_path / "no-such-tokenizer"))
-    assert err.value.code == "E054"
+    assert err.value.code == "E086"  # a local path that does not exist: refused before any Hub lookup
 
 
 def test_hugging_face_tokenizer_from_a_local_path(tmp_path):

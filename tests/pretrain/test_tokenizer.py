@@ -103,7 +103,7 @@ def test_read_texts(tmp_path):
 def test_load_missing_tokenizer_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_tokenizer(tmp_path / "nothing-here")
-    assert err.value.code == "E082"
+    assert err.value.code == "E086"  # a local path that does not exist: refused before any Hub lookup
 
 
 def test_char_tokenizer_keeping_whitespace():

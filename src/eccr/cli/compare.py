@@ -90,6 +90,9 @@ def command(
     from eccr.errors import ConfigError
     from eccr.experiments.runs import compare_runs
     from eccr.metrics import measure_names, parse_p
+    from eccr.metrics.stats import check_resampling
+
+    check_resampling(resamples, permutations)  # before anything is read
 
     if measure not in measure_names():
         raise ConfigError("E053", f"--measure must be one of {', '.join(measure_names())}, got {measure!r}")

@@ -62,7 +62,10 @@ def command(
 ) -> None:
     """Convert a corpus between formats (jsonl, inline, medtxt, jmedllm, brat, conll)."""
     from eccr.corpus.io import convert_corpus, detect_format, detect_target_format, parse_format_options
+    from eccr.corpus.output import check_output_file
 
+    if report is not None:  # before anything is written: a report that cannot be written fails first
+        check_output_file(report, create_folders=False)
     source_format = from_format or detect_format(source)
     target_format = to_format or detect_target_format(target)
     inline_read, inline_write = inline_options(inline_ids, label, drop_labels)

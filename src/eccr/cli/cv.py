@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from eccr.cli.common import OutputFormat
+from eccr.cli.common import AllowMisalignedOpt, OutputFormat, TrustRemoteCodeOpt
 
 
 def default_run_dir(corpus: Path, spec: str) -> Path:
@@ -44,9 +44,8 @@ def command(
         ),
     ] = None,
     lenient: Annotated[bool, typer.Option("--lenient", help="Keep data with recoverable problems.")] = False,
-    allow_misaligned: Annotated[bool, typer.Option(
-        "--allow-misaligned-tokenizer",
-        help="Go on when the tokenizer fails the aligner's invariants (E079); recorded in the run.")] = False,
+    allow_misaligned: AllowMisalignedOpt = False,
+    trust_remote_code: TrustRemoteCodeOpt = False,
     format: Annotated[
         OutputFormat, typer.Option("--format", help="How to print the summary.")
     ] = OutputFormat.table,
@@ -67,6 +66,7 @@ def command(
         corpus_format=from_,
         select=select,
         lenient=lenient,
+        trust_remote_code=trust_remote_code,
         folds=folds,
         seed=seed,
         folds_file=str(folds_file) if folds_file else None,
@@ -83,7 +83,7 @@ def command(
         sys.stdout.write(csv_text(result.rows()))
     else:
         print_summary(result)
-        err_console.print(f"wrote {run_dir}", highlight=False)
+        err_console.print(f"wrote {run_dir}", highlight=False, markup=False)
 
 
 def print_summary(result) -> None:

@@ -30,7 +30,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 app = typer.Typer(
     name="eccr",
     help="Extended Clinical Concept Recognition for Japanese clinical text.",
-    no_args_is_help=True,
+    no_args_is_help=False,  # bare `eccr` is a usage error (usage line + one line, exit 2), see run_app
     add_completion=False,
     pretty_exceptions_enable=False,
 )

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from eccr.cli.common import err_console
+from eccr.cli.common import AllowMisalignedOpt, TrustRemoteCodeOpt, err_console
 
 if TYPE_CHECKING:
     from eccr.inference.inputs import InputUnit
@@ -25,8 +25,8 @@ def command(
     inputs: Annotated[
         list[str],
         typer.Argument(
-            help="Raw .txt files, directories, globs ('notes/*.txt'), corpora in any format, or '-' for "
-            "standard input.",
+            help="Files, directories, globs ('notes/*.xml'), corpora in any format, or '-' for standard "
+            "input; raw text files/directories with --from text (one document per file).",
             show_default=False,
         ),
     ],
@@ -41,8 +41,8 @@ def command(
         str | None,
         typer.Option(
             "--from",
-            help="Input format: 'text' or a corpus format (default: .txt is text, "
-            "else the extension; stdin: text).",
+            help="Input format: 'text' (raw text, each file one document) or a corpus format (default: from "
+            "the extension; .txt is the inline @@…## format, as in every command; stdin: text).",
         ),
     ] = None,
     to: Annotated[
@@ -62,13 +62,8 @@ def command(
         int | None, typer.Option("--workers", min=1, help="Ray: model actors (default: one per CPU/GPU).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
-    allow_misaligned: Annotated[
-        bool,
-        typer.Option(
-            "--allow-misaligned-tokenizer",
-            help="Predict even when the tokenizer fails the aligner's invariants on the texts (E079).",
-        ),
-    ] = False,
+    allow_misaligned: AllowMisalignedOpt = False,
+    trust_remote_code: TrustRemoteCodeOpt = False,
 ) -> None:
     """Predict concept spans for INPUTS with the model in --model and write them to --out (or stdout)."""
     from eccr.errors import ConfigError
@@ -94,10 +89,11 @@ def command(
             device=device,
             progress=not quiet,
             allow_misaligned_tokenizer=allow_misaligned,
+            trust_remote_code=trust_remote_code,
         )
     else:
         summary = _predict_local(
-            model_dir, units, stdin, out, fmt, batch_size, device, quiet, allow_misaligned
+            model_dir, units, stdin, out, fmt, batch_size, device, quiet, allow_misaligned, trust_remote_code
         )
     if summary.failures and not summary.documents:  # nothing predicted: an error that stopped the run
         for failure in summary.failures[1:]:
@@ -122,6 +118,7 @@ def _predict_local(
     device: str,
     quiet: bool,
     allow_misaligned: bool,
+    trust_remote_code: bool,
 ) -> PredictSummary:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -135,7 +132,12 @@ def _predict_local(
         for failure in summary.failures:
             raise failure
         raise ConfigError("E043", "the inputs hold no documents")
-    extractor = Extractor.load(model_dir, device=device, allow_misaligned_tokenizer=allow_misaligned)
+    extractor = Extractor.load(
+        model_dir,
+        device=device,
+        allow_misaligned_tokenizer=allow_misaligned,
+        trust_remote_code=trust_remote_code,
+    )
     with Progress(
         TextColumn("predicting"),
         BarColumn(),

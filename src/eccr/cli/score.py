@@ -133,6 +133,9 @@ def command(
     p_values = parse_p_values(p) or DEFAULT_P
     gold_corpus = read_corpus(gold, gold_format, select=select)
     pred_corpus = read_corpus(pred, pred_format, select=pred_select)
+    from eccr.experiments.runner import warn_if_no_spans
+
+    warn_if_no_spans(gold_corpus, "scoring against gold")
     report = score(gold_corpus, pred_corpus, p=p_values, typed=typed, tokenizer=tokenizer,
                    by_length=by_length, per_document=per_doc, zero_division=zero_division,
                    allow_missing=allow_missing)
@@ -155,8 +158,9 @@ def command(
         else:
             text += render_comparison(comparison, fmt)
     if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
-        console.print(f"wrote {output}", highlight=False)
+        from eccr.corpus.output import write_text_output
+
+        write_text_output(output, text)
+        console.print(f"wrote {output}", highlight=False, markup=False)
     else:
         typer.echo(text, nl=False)

@@ -61,8 +61,9 @@ def render_document(doc: object, *, labels_inline: bool = True) -> list[object]:
         table.add_column(column, justify="right" if column in ("start", "end") else "left")
     for span in doc.spans:
         attrs = ", ".join(f"{k}={v}" for k, v in span.attrs.items())
-        table.add_row(str(span.start), str(span.end), Text(span.label, style=styles[span.label]), attrs,
-                      doc.text[span.start : span.end])
+        # every cell from the document is a Text, never a str: rich would read "[bold]" in it as markup
+        table.add_row(str(span.start), str(span.end), Text(span.label, style=styles[span.label]), Text(attrs),
+                      Text(doc.text[span.start : span.end]))
     return [title, text, table]
 
 

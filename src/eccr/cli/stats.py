@@ -34,8 +34,10 @@ def render_stats(stats: object, fmt: OutputFormat, title: str = "") -> str:
         return "key,value\n" + "".join(f"{k},{v}\n" for k, v in rows)
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title or None, show_header=True, header_style="bold")
+    # a corpus path or label is data, not markup: "[x]" in it must print as written
+    table = Table(title=Text(title) if title else None, show_header=True, header_style="bold")
     table.add_column("measure")
     table.add_column("value", justify="right")
     table.add_column("share", justify="right")
@@ -43,7 +45,7 @@ def render_stats(stats: object, fmt: OutputFormat, title: str = "") -> str:
         table.add_row(key, f"{data[key]:,}", "")
     spans = max(data["spans"], 1)
     for label, count in data["labels"].items():
-        table.add_row(f"label {label}", f"{count:,}", f"{count / spans:.1%}")
+        table.add_row(Text(f"label {label}"), f"{count:,}", f"{count / spans:.1%}")
     for name, count in data["length_bins"].items():
         table.add_row(f"length {name}", f"{count:,}", f"{count / spans:.1%}")
     capture = Console(width=100, record=True, file=io.StringIO())

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from eccr.cli.common import AllowMisalignedOpt, TrustRemoteCodeOpt
+
 
 def command(
     corpus: Annotated[Path, typer.Argument(help="Training corpus (any format eccr reads).")],
@@ -26,9 +28,8 @@ def command(
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed (validation split, model).")] = None,
     lenient: Annotated[bool, typer.Option("--lenient", help="Keep data with recoverable problems.")] = False,
-    allow_misaligned: Annotated[bool, typer.Option(
-        "--allow-misaligned-tokenizer",
-        help="Go on when the tokenizer fails the aligner's invariants (E079); recorded in the run.")] = False,
+    allow_misaligned: AllowMisalignedOpt = False,
+    trust_remote_code: TrustRemoteCodeOpt = False,
 ) -> None:
     """Train MODEL on CORPUS (holding out validation_fraction for validation) and save it to --out."""
     from eccr.cli.common import console, load_command_config
@@ -37,6 +38,7 @@ def command(
     cfg = load_command_config(
         config, set_, corpus=corpus, model=model, corpus_format=from_, select=select, lenient=lenient,
         seed=seed, model__options__allow_misaligned_tokenizer=allow_misaligned or None,
+        trust_remote_code=trust_remote_code,
     )
     result = train_model(load_corpus(cfg), cfg, out)
     console.print(

@@ -53,11 +53,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eccr.corpus.output import write_file_set, write_text_output
 from eccr.corpus.types import Document, Span
 from eccr.corpus.validation import (
     CheckedDocuments,
@@ -347,21 +348,16 @@ def write(documents: Sequence[Document], path: Path, **options: Any) -> None:
         if len(documents) != 1:
             raise InputError("E025", f"an .ann path holds one document, got {len(documents)}; write to a "
                              "directory instead", Location(file=str(path)))
-        targets = [(documents[0], path.with_suffix(".txt"), path)]
-    else:
-        path.mkdir(parents=True, exist_ok=True)
-        targets = []
-        for doc in documents:
-            stem = _safe_stem(doc.id, str(path))
-            targets.append((doc, path / f"{stem}.txt", path / f"{stem}.ann"))
-        written = {p for _, txt, ann in targets for p in (txt, ann)}
-        stale = sorted(p.name for p in path.iterdir() if p.suffix in (".txt", ".ann") and p not in written)
-        if stale:
-            shown = ", ".join(stale[:3]) + ("…" if len(stale) > 3 else "")
-            raise InputError("E025", f"{path} already holds {len(stale)} .txt/.ann file(s) of other "
-                             f"documents ({shown}) that would be read back with this corpus; write to an "
-                             "empty directory", Location(file=str(path)))
-    for doc, txt, ann in targets:
-        content = ann_text(doc, str(ann))
-        txt.write_text(doc.text, encoding="utf-8", newline="")
-        ann.write_text(content, encoding="utf-8", newline="")
+        content = ann_text(documents[0], str(path))  # fails, if at all, before either file is replaced
+        write_text_output(path.with_suffix(".txt"), documents[0].text)
+        write_text_output(path, content)
+        return
+    write_file_set(path, _pair_files(documents, path), owned=lambda name: name.endswith((".txt", ".ann")),
+                   what=".txt/.ann")
+
+
+def _pair_files(documents: Sequence[Document], folder: Path) -> Iterator[tuple[str, str]]:
+    for doc in documents:
+        stem = _safe_stem(doc.id, str(folder))
+        yield f"{stem}.txt", doc.text
+        yield f"{stem}.ann", ann_text(doc, str(folder / f"{stem}.ann"))

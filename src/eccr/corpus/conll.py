@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from eccr.corpus.mask import bio_to_spans, spans_to_bio
+from eccr.corpus.output import write_text_output
 from eccr.corpus.segment import cover_spans, segment
 from eccr.corpus.types import DEFAULT_LABEL, Document, Span
 from eccr.corpus.validation import (
@@ -59,7 +60,7 @@ from eccr.corpus.validation import (
     read_text_file,
     split_records,
 )
-from eccr.errors import ConfigError, InputError, Location, ProblemReport, SpanError
+from eccr.errors import ConfigError, InputError, Location, ProblemReport, RecoverableSpanError, SpanError
 
 EXTENSIONS: tuple[str, ...] = (".conll",)
 
@@ -104,6 +105,9 @@ def unescape_item(field_text: str, location: Location) -> str:
     def replace(match: re.Match[str]) -> str:
         code = match.group(1)
         if len(code) == 5:
+            if 0xD800 <= int(code[1:], 16) <= 0xDFFF:
+                raise InputError("E003", f"\\{code} in item {field_text!r} is a lone surrogate (half of a "
+                                 "UTF-16 pair), not a character", location)
             return chr(int(code[1:], 16))
         if code in _UNESCAPES:
             return _UNESCAPES[code]
@@ -194,8 +198,14 @@ def _build(
         position += len(item)
     text = "".join(parts)
     tags = [tag for _, tag, _ in doc.items]
-    try:
-        token_spans = bio_to_spans(tags, default_label=DEFAULT_LABEL)
+    def repaired(index: int, what: str) -> None:
+        report.report(RecoverableSpanError(
+            "E015", f"{what}; read as the start of a new span", Location(
+                file=file, doc_id=doc_id, line=doc.items[index][2], offset=starts[index])))
+
+    try:  # strict: an I that continues no span is an error; lenient: repaired, and each repair reported
+        token_spans = bio_to_spans(tags, default_label=DEFAULT_LABEL, repair=report.lenient,
+                                   on_repair=repaired)
     except SpanError as err:
         line = doc.items[err.location.offset or 0][2] if doc.items else doc.line
         offset = starts[err.location.offset] if err.location.offset is not None and doc.items else None
@@ -349,4 +359,4 @@ def write(
         document_text(doc, mode=mode, separator=separator, typed=typed, sentences=sentences, file=str(path))
         for doc in documents
     )
-    path.write_text(content, encoding="utf-8", newline="")
+    write_text_output(path, content)

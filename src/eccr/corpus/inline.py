@@ -51,6 +51,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from eccr.corpus.output import write_file_set, write_text_output
 from eccr.corpus.types import DEFAULT_LABEL, Document, Span, trusted_span
 from eccr.corpus.validation import (
     CheckedDocuments,
@@ -118,7 +119,8 @@ def parse_marked(
                 shown = repr(escaped) if escaped else "the end of the text"
                 raise InputError(
                     "E033", f"backslash before {shown} is not an escape; write \\\\ for a literal backslash "
-                    f"(escapes: \\\\ \\@ \\# \\n \\r) (column {match.start() + 1} of the line)",
+                    f"(escapes: \\\\ \\@ \\# \\n \\r; raw text without markup is read with --from text) "
+                    f"(column {match.start() + 1} of the line)",
                     Location(where.file, where.doc_id, where.line, length))
             pieces.append(ESCAPES[escaped])
             length += 1
@@ -267,14 +269,8 @@ def write(
         raise ConfigError("E048", f"unknown inline layout {layout!r}; use 'line' or 'file'")
     _check_labels(documents, drop_labels)
     if layout == "file":
-        path.mkdir(parents=True, exist_ok=True)
-        for doc in documents:
-            if "/" in doc.id or "\\" in doc.id or doc.id.startswith(".") or "\0" in doc.id:
-                raise ConfigError("E025", f"document id {doc.id!r} cannot be a file name; use the line "
-                                  "layout with --inline-ids", Location(doc_id=doc.id))
-            target = path / f"{doc.id}.txt"
-            target.write_text(mark_document(doc, line_layout=False, file=str(target)), encoding="utf-8",
-                              newline="")
+        write_file_set(path, (_document_file(doc, path) for doc in documents),
+                       owned=lambda name: name.endswith(".txt"), what="inline")
         return
     lines = []
     for doc in documents:
@@ -285,4 +281,13 @@ def write(
                                   Location(doc_id=doc.id))
             marked = f"{doc.id}\t{marked}"
         lines.append(marked + "\n")
-    path.write_text("".join(lines), encoding="utf-8", newline="")
+    write_text_output(path, "".join(lines))
+
+
+def _document_file(doc: Document, folder: Path) -> tuple[str, str]:
+    """``(file name, marked text)`` of one document in the one-document-per-file layout."""
+    if any(ch in doc.id for ch in "/\\\0\n\r") or doc.id.startswith("."):
+        raise ConfigError("E025", f"document id {doc.id!r} cannot be a file name; use the line "
+                          "layout with --inline-ids", Location(doc_id=doc.id))
+    name = f"{doc.id}.txt"
+    return name, mark_document(doc, line_layout=False, file=str(folder / name))

@@ -37,7 +37,7 @@ from eccr.corpus.validation import UniqueIds, already_checked, check_not_empty
 from eccr.errors import ConfigError, DocumentError, Location, ProblemReport
 
 #: Format names, each a module of :mod:`eccr.corpus`.
-FORMATS: tuple[str, ...] = ("jsonl", "inline", "medtxt", "jmedllm", "brat", "conll")
+FORMATS: tuple[str, ...] = ("jsonl", "inline", "medtxt", "jmedllm", "brat", "conll", "text")
 
 #: Which side of a format an option is for: its reader or its writer.
 Role = Literal["read", "write"]
@@ -66,15 +66,12 @@ def detect_format(path: str | Path) -> str:
     """The format named by ``path``'s extension, or a ``ConfigError`` asking for ``--from``/``--to``.
 
     A directory is brat when it holds ``.ann`` files, else inline (one document per file) when it holds
-    ``.txt`` files; nothing is inferred from file contents.
+    ``.txt`` files; nothing is inferred from file contents. A directory that also holds corpus files of
+    another format (``.jsonl``, ``.xml``…) is ``E042``: reading it as one format would skip them silently.
     """
     p = Path(path)
     if p.is_dir():
-        if any(p.glob("*.ann")):
-            return "brat"
-        if any(p.glob("*.txt")):
-            return "inline"
-        raise ConfigError("E042", f"cannot tell the format of directory {p}; pass --from/--to explicitly")
+        return _directory_format(p)
     suffix = p.suffix.lower()
     matches = [name for name in _available_formats() if suffix and suffix in format_module(name).EXTENSIONS]
     if len(matches) != 1:
@@ -86,6 +83,25 @@ def detect_format(path: str | Path) -> str:
     return matches[0]
 
 
+def _directory_format(p: Path) -> str:
+    suffixes = {f.suffix.lower() for f in p.iterdir() if f.is_file() and not f.name.startswith(".")}
+    known = {ext for name in _available_formats() for ext in format_module(name).EXTENSIONS}
+    found = suffixes & known
+    if ".ann" in found:
+        name, own = "brat", {".ann", ".txt"}
+    elif ".txt" in found:
+        name, own = "inline", {".txt"}
+    else:
+        raise ConfigError("E042", f"cannot tell the format of directory {p}; pass --from/--to explicitly")
+    others = sorted(found - own)
+    if others:
+        raise ConfigError(
+            "E042", f"directory {p} mixes formats: {name} files ({', '.join(sorted(own & found))}) and "
+            f"{', '.join(others)} files; give one file, or --from {name} to read only the {name} files",
+            Location(file=str(p)))
+    return name
+
+
 def format_options(name: str, role: Role) -> dict[str, inspect.Parameter]:
     """The options a format's reader (``role="read"``) or writer (``"write"``) accepts, by name.
 
@@ -93,7 +109,7 @@ def format_options(name: str, role: Role) -> dict[str, inspect.Parameter]:
     ``documents, path``); a catch-all ``**options`` is not an option.
 
     Example:
-        >>> sorted(format_options("conll", "read")), format_options("medtxt", "write")
+        >>> sorted(format_options("conll", "read")), format_options("brat", "write")
         (['mode', 'separator'], {})
     """
     function = getattr(format_module(name), role)
@@ -282,10 +298,13 @@ def read_corpus(
 def write_corpus(
     corpus: Sequence[Document], path: str | Path, format: str | None = None, **options: Any
 ) -> None:
-    """Write ``corpus`` to ``path`` in ``format`` (taken from the extension when omitted)."""
+    """Write ``corpus`` to ``path`` in ``format`` (taken from the extension when omitted).
+
+    Every writer writes atomically (:mod:`eccr.corpus.output`): a failure part-way leaves what was at
+    ``path`` untouched, so ``path`` may be the file the corpus was read from. Missing folders are created.
+    """
     p = Path(path)
     name = format or detect_format(p)
-    p.parent.mkdir(parents=True, exist_ok=True)
     check_format_options(name, "write", options)
     format_module(name).write(list(corpus), p, **options)
 

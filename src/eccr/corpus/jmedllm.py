@@ -66,9 +66,10 @@ from pathlib import Path
 from typing import Any
 
 from eccr.corpus.mask import mask_to_spans, spans_to_mask
+from eccr.corpus.output import write_text_output
 from eccr.corpus.types import Document, Span
 from eccr.corpus.validation import CheckedDocuments, UniqueIds, check_not_empty, read_text_file
-from eccr.errors import InputError, Location, ProblemReport, RecoverableSpanError
+from eccr.errors import InputError, Location, ProblemReport, RecoverableSpanError, warn
 
 EXTENSIONS: tuple[str, ...] = (".csv",)
 
@@ -200,6 +201,11 @@ def parse_answer(cell: str, location: Location) -> list[str]:
                 "E036", f"answer item {index} is {type(item).__name__} {item!r}, expected a non-empty string",
                 location,
             )
+        surrogate = next((ch for ch in item if "\ud800" <= ch <= "\udfff"), None)
+        if surrogate is not None:
+            raise InputError(
+                "E003", f"answer item {index} {item!r} holds a lone surrogate \\u{ord(surrogate):04x} "
+                "(half of a UTF-16 pair); it is not a character and cannot be written as UTF-8", location)
     return value
 
 
@@ -208,16 +214,24 @@ def _preview(cell: str, limit: int = 60) -> str:
 
 
 def _rows(text: str, file: str) -> list[tuple[int, list[str]]]:
-    """CSV records with the 1-based line on which each starts."""
+    """CSV records with the 1-based line on which each starts.
+
+    A field may be as long as the file (the csv module's default limit of 131,072 characters would refuse
+    a long document that the writer writes); the module-wide limit is restored afterwards.
+    """
     reader = csv.reader(io.StringIO(text, newline=""))
     rows = []
     start_line = 1
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))
     try:
         for row in reader:
             rows.append((start_line, row))
             start_line = reader.line_num + 1
     except csv.Error as err:
         raise InputError("E035", f"malformed CSV: {err}", Location(file=file, line=reader.line_num)) from None
+    finally:
+        csv.field_size_limit(limit)
     return rows
 
 
@@ -305,10 +319,14 @@ def _parses_to(literal: str, answers: list[str]) -> bool:
         return False
 
 
-def row_for(document: Document, *, instruction: str, tag: str, with_ids: bool, file: str) -> list[str]:
-    """The CSV row of one document; checks the question splits back into the same text."""
+def row_for(document: Document, *, instruction: str, tag: str | None, with_ids: bool, file: str
+            ) -> list[str]:
+    """The CSV row of one document; checks the question splits back into the same text.
+
+    ``tag`` is the row's tag; ``None`` keeps the tag the document was read with (else ``d``).
+    """
     stored: dict[str, Any] = dict(document.meta.get(FORMAT_KEY) or {})
-    row_tag = stored.get("tag", tag)
+    row_tag = tag if tag is not None else stored.get("tag", DEFAULT_TAG)
     prefix = stored.get("instruction", instruction)
     suffix = stored.get("suffix", "")
     question = f"{prefix}{OPEN}{document.text}{CLOSE}{suffix}"
@@ -328,12 +346,51 @@ def row_for(document: Document, *, instruction: str, tag: str, with_ids: bool, f
     return row
 
 
+def row_tag(documents: Sequence[Document], tag: str | None, file: str) -> str | None:
+    """The tag every row gets: ``tag`` when given, else the corpus's one span label (``None``: no spans).
+
+    A row has one tag and the reader gives every span of the row that label, so a corpus with spans of
+    several labels is refused (``E025``) unless ``tag`` says under which label to write them all.
+    """
+    if tag is not None:
+        return tag
+    labels = sorted({span.label for doc in documents for span in doc.spans})
+    if len(labels) > 1:
+        raise InputError(
+            "E025", f"the corpus has {len(labels)} span labels ({', '.join(labels)}) but a JMED-LLM row has "
+            "one tag, which becomes the label of all its spans; select one label (--select d) or write all "
+            "spans under one tag (--write-option tag=d)", Location(file=file))
+    return labels[0] if labels else None
+
+
+def warn_unrecoverable(documents: Sequence[Document], file: str) -> None:
+    """Warn (``E026``) with the number of documents and spans that will not read back as written.
+
+    The format lists strings, not offsets: reading marks every occurrence of every listed string and merges
+    touching or overlapping occurrences, so a span comes back only when that reading reproduces it.
+    """
+    changed = written = read_back = 0
+    for document in documents:
+        answers, _ = answers_for(document)
+        spans, _ = strings_to_spans(document.text, answers, DEFAULT_TAG)
+        if [(s.start, s.end) for s in spans] != sorted({(s.start, s.end) for s in document.spans}):
+            changed += 1
+            written += len(document.spans)
+            read_back += len(spans)
+    if changed:
+        warn("E026", f"JMED-LLM lists answer strings, not offsets: {changed} of {len(documents)} documents "
+             f"will not read back as written — their {written} spans come back as {read_back} (every "
+             "occurrence of a listed string becomes a span; touching spans merge); write jsonl to keep "
+             "offsets",
+             Location(file=file), stacklevel=3)
+
+
 def write(
     documents: Sequence[Document],
     path: Path,
     *,
     instruction: str = DEFAULT_INSTRUCTION,
-    tag: str = DEFAULT_TAG,
+    tag: str | None = None,
     with_ids: bool = False,
     **options: Any,
 ) -> None:
@@ -343,11 +400,13 @@ def write(
         documents: the documents; those read from JMED-LLM keep their instruction, tag and answer cell.
         path: the ``.csv`` file to write.
         instruction: instruction (ending in a newline) for documents without ``meta["jmedllm"]``.
-        tag: ``tag`` column for documents without ``meta["jmedllm"]``.
+        tag: the ``tag`` column of every row; by default the corpus's one span label (several labels are
+            ``E025``), or for a corpus without spans the tag each document was read with, else ``d``.
         with_ids: add an ``id`` column so document ids survive a round trip.
     """
     if options:
         raise TypeError(f"unknown jmedllm writer options: {', '.join(sorted(options))}")
+    tag = row_tag(documents, tag, str(path))
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([*COLUMNS, ID_COLUMN] if with_ids else list(COLUMNS))
@@ -355,4 +414,5 @@ def write(
         writer.writerow(
             row_for(document, instruction=instruction, tag=tag, with_ids=with_ids, file=str(path))
         )
-    path.write_text(buffer.getvalue(), encoding="utf-8", newline="")
+    warn_unrecoverable(documents, str(path))
+    write_text_output(path, buffer.getvalue())

@@ -38,11 +38,13 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
-from eccr.corpus.types import DEFAULT_LABEL, Document, Span, _span_sort_key, trusted_span
+from eccr.corpus.output import open_output
+from eccr.corpus.types import _EMPTY_ATTRS, DEFAULT_LABEL, Document, Span, _span_sort_key, trusted_span
 from eccr.corpus.validation import (
     CheckedDocuments,
     UniqueIds,
@@ -104,14 +106,96 @@ def _decode_line(line: bytes, path: Path) -> str:
         raise AssertionError("unreachable: the file holds invalid UTF-8") from None
 
 
+#: A ``\\uD800``–``\\uDFFF`` escape: a line that may hold a lone surrogate (checked exactly when present).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+#: A key followed by whitespace before its colon: the fast key count would miss it.
+_SPACED_COLON = re.compile(rb'"[ \t\r]+:')
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return obj
+
+
 def _loads(line: str, file: str, line_no: int) -> Any:
+    """Parse one line exactly: invalid JSON is ``E037``, a key twice in one object ``E004``, a lone
+    surrogate (``"\\ud83d"``: half a UTF-16 pair, which no UTF-8 file can hold) ``E003``."""
     try:
-        return json.loads(line)
+        obj = json.loads(line, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as dup:
+        raise InputError(
+            "E004", f"key {dup.key!r} appears twice in one JSON object; JSON leaves its meaning open and "
+            "eccr does not guess which value was meant — keep one",
+            Location(file=file, line=line_no, doc_id=_id_of(line)),
+        ) from None
     except json.JSONDecodeError as err:
         raise InputError(
             "E037", f"line is not valid JSON: {err.msg} at column {err.colno}",
             Location(file=file, line=line_no),
         ) from None
+    if _SURROGATE_ESCAPE.search(line) is not None:
+        _check_no_surrogate(obj, file, line_no)
+    return obj
+
+
+def _id_of(line: str) -> str | None:
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    doc_id = value.get("id") if isinstance(value, dict) else None
+    return doc_id if isinstance(doc_id, str) else None
+
+
+def _check_no_surrogate(obj: Any, file: str, line_no: int) -> None:
+    doc_id = obj.get("id") if isinstance(obj, dict) and isinstance(obj.get("id"), str) else None
+    found = _first_surrogate(obj, "")
+    if found is None:
+        return
+    where, string, index = found
+    offset = index if where == '"text"' else None
+    raise InputError(
+        "E003", f"{where} holds a lone surrogate \\u{ord(string[index]):04x} at character {index} (half of a "
+        "UTF-16 pair, e.g. an emoji cut in two); it is not a character and cannot be written as UTF-8 — fix "
+        "the escape or remove it",
+        Location(file=file, line=line_no, doc_id=doc_id if where != '"id"' else None, offset=offset),
+    )
+
+
+def _first_surrogate(value: Any, where: str) -> tuple[str, str, int] | None:
+    """``(where, string, index)`` of the first string (key or value) holding a surrogate code point."""
+    if isinstance(value, str):
+        match = _SURROGATE.search(value)
+        return (where or "a value", value, match.start()) if match else None
+    items: Iterable[tuple[str, Any]]
+    if isinstance(value, dict):
+        for key in value:
+            match = _SURROGATE.search(key)
+            if match:
+                return (f"key {key!r}" + (f" in {where}" if where else ""), key, match.start())
+        items = ((f"{where}.{key}" if where else f'"{key}"', item) for key, item in value.items())
+    elif isinstance(value, list):
+        items = ((f"{where}[{i}]", item) for i, item in enumerate(value))
+    else:
+        return None
+    for name, item in items:
+        found = _first_surrogate(item, name)
+        if found is not None:
+            return found
+    return None
 
 
 @functools.cache
@@ -119,20 +203,26 @@ def _fast_decoder() -> Callable[[str | bytes, str, int], Document | None] | None
     """A fast line decoder, or ``None`` when msgspec is not installed (the exact checker then does it all).
 
     The decoder returns ``None`` for any line it does not accept as-is, so that the exact checker reports the
-    problem with its code, or handles it leniently.
+    problem with its code, or handles it leniently. msgspec keeps the last value of a duplicated key, so the
+    decoder also counts the keys of the line (every ``":``) and hands the line to the exact checker unless
+    that count equals the keys it decoded — a duplicate key anywhere (``E004``) never slips through.
     """
     try:
         import msgspec
     except ImportError:  # pragma: no cover - msgspec is a dependency; stdlib json still works without it
         return None
 
+    unset = msgspec.UNSET
     # Spans decode straight into Span (a msgspec Struct: unknown fields rejected, Span.__post_init__'s checks
     # applied). Spans stating a surface ("surface"/"text") are therefore rejected here on purpose: the exact
-    # checker compares them with the text.
+    # checker compares them with the text. An absent label or attrs decodes to Span's default object itself,
+    # which tells the key count below which keys were there (a present value is a new object; should one
+    # ever be the default object, the count comes out short and the exact checker takes the line).
     raw_document = msgspec.defstruct(
         "RawDocument",
-        [("id", Annotated[str, msgspec.Meta(min_length=1)]), ("text", str), ("spans", list[Span], []),
-         ("meta", dict[str, Any], {})],
+        [("id", Annotated[str, msgspec.Meta(min_length=1)]), ("text", str),
+         ("spans", list[Span] | msgspec.UnsetType, unset),
+         ("meta", dict[str, Any] | msgspec.UnsetType, unset)],
         forbid_unknown_fields=True,
     )
     decode = msgspec.json.Decoder(raw_document).decode
@@ -143,24 +233,52 @@ def _fast_decoder() -> Callable[[str | bytes, str, int], Document | None] | None
             raw = decode(line)
         except decode_errors:
             return None  # the exact checker reports it
+        keys = 2  # keys decoded: id, text, and below
+        meta = raw.meta
+        if meta is unset:
+            meta = {}
+        else:
+            keys += 1 + _nested_keys(meta)
         spans = raw.spans
-        if not spans:
-            return Document.trusted(raw.id, raw.text, (), raw.meta)
-        n = len(raw.text)
-        increasing = True  # strictly increasing starts: already in (start, end, label) order
-        previous = -1
-        for span in spans:
-            start = span.start
-            if start <= previous:
-                increasing = False
-            previous = start
-            if span.end > n:
-                return None  # the exact checker reports it
-        if not increasing:
-            spans.sort(key=_span_sort_key)
-        return Document.trusted(raw.id, raw.text, tuple(spans), raw.meta)
+        if spans is unset:
+            spans = []
+        else:
+            keys += 1 + 4 * len(spans)
+            n = len(raw.text)
+            increasing = True  # strictly increasing starts: already in (start, end, label) order
+            previous = -1
+            for span in spans:
+                start = span.start
+                if start <= previous:
+                    increasing = False
+                previous = start
+                if span.end > n:
+                    return None  # the exact checker reports it
+                if span.label is DEFAULT_LABEL:
+                    keys -= 1
+                attrs = span.attrs
+                if attrs is _EMPTY_ATTRS:
+                    keys -= 1
+                else:
+                    keys += len(attrs)  # a nested object in attrs makes the count short: exact checker
+            if not increasing:
+                spans.sort(key=_span_sort_key)
+        data = line if isinstance(line, bytes) else line.encode("utf-8")
+        counted = data.count(b'":')
+        if counted != keys or (data.count(b":") != counted and _SPACED_COLON.search(data) is not None):
+            return None  # a duplicate key (or an unusual layout): the exact checker decides
+        return Document.trusted(raw.id, raw.text, tuple(spans), meta)
 
     return fast
+
+
+def _nested_keys(value: Any) -> int:
+    """The number of object keys inside ``value`` (dicts within dicts and lists, at any depth)."""
+    if type(value) is dict:
+        return len(value) + sum(_nested_keys(v) for v in value.values() if type(v) in (dict, list))
+    if type(value) is list:
+        return sum(_nested_keys(v) for v in value if type(v) in (dict, list))
+    return 0
 
 
 def _structure_error(message: str, file: str, line: int, doc_id: str | None = None,
@@ -283,7 +401,7 @@ def write(documents: Sequence[Document], path: Path, *, surface: bool = False, *
     """Write one JSON object per line (UTF-8, ``\\n`` line ends). ``surface=True`` adds each span's text."""
     if options:
         raise TypeError(f"jsonl writer takes no options besides surface, got {', '.join(options)}")
-    with Path(path).open("w", encoding="utf-8", newline="\n") as out:
+    with open_output(path) as out:
         for doc in documents:
             out.write(document_to_json(doc, surface=surface))
             out.write("\n")

@@ -19,7 +19,7 @@ Two views, with different information:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -76,12 +76,22 @@ def spans_to_bio(spans: Iterable[Span], length: int, *, typed: bool = True, doc_
 
 
 def bio_to_spans(
-    tags: Sequence[str], *, default_label: str = DEFAULT_LABEL, repair: bool = True
+    tags: Sequence[str],
+    *,
+    default_label: str = DEFAULT_LABEL,
+    repair: bool = True,
+    on_repair: Callable[[int, str], None] | None = None,
 ) -> list[Span]:
     """Spans from BIO tags (``B``, ``I``, ``O``, optionally ``-label``).
 
-    With ``repair`` (default) an ``I`` that does not continue a span of the same label starts a new span,
-    the usual conlleval reading; without it such an ``I`` is an error.
+    With ``repair`` (default) an ``I`` that does not continue a span of the same label (after ``O``, at the
+    start, or after a span of another label: ``B-x I-y``) starts a new span, the usual conlleval reading,
+    and ``on_repair(index, what)`` is told; without ``repair`` such an ``I`` is an error (``E015``).
+
+    >>> bio_to_spans(["O", "I-d", "B-d", "I-a"], on_repair=lambda i, what: print(i, what))
+    1 'I-d' after 'O' continues no span
+    3 'I-a' after 'B-d' continues no span
+    [Span(1, 2, 'd'), Span(2, 3, 'd'), Span(3, 4, 'a')]
     """
     spans: list[Span] = []
     start: int | None = None
@@ -97,8 +107,12 @@ def bio_to_spans(
             spans.append(Span(start, i, label))
             start = None
         if prefix == "B" or (prefix == "I" and not continues):
-            if prefix == "I" and not repair:
-                raise SpanError("E015", f"tag {tag!r} at {i} continues no span", Location(offset=i))
+            if prefix == "I":
+                what = f"{tag!r} {f'after {tags[i - 1]!r}' if i else 'at the start'} continues no span"
+                if not repair:
+                    raise SpanError("E015", f"{what}; a span starts with B", Location(offset=i))
+                if on_repair is not None:
+                    on_repair(i, what)
             start, label = i, tag_label
     if start is not None:
         spans.append(Span(start, len(tags), label))

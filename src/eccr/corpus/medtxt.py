@@ -50,8 +50,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from eccr.corpus.output import open_output
 from eccr.corpus.types import _EMPTY_ATTRS, Document, Span, _span_sort_key
-from eccr.corpus.validation import CheckedDocuments, UniqueIds, check_not_empty, read_text_file
+from eccr.corpus.validation import (
+    CheckedDocuments,
+    RecoverableInputError,
+    UniqueIds,
+    check_not_empty,
+    read_text_file,
+)
 from eccr.errors import InputError, Location, ProblemReport, RecoverableSpanError, SpanError
 
 EXTENSIONS: tuple[str, ...] = (".xml",)
@@ -73,7 +80,7 @@ def read(path: Path, report: ProblemReport, **options: Any) -> list[Document]:
     file = str(path)
     documents = CheckedDocuments()
     ids = UniqueIds(report)
-    for article in _articles(read_text_file(path), file):
+    for article in _articles(read_text_file(path), file, report):
         doc = _document(article, file, report)
         where = Location(file=file, doc_id=doc.id)
         check_not_empty(doc.id, doc.text, report, where)
@@ -81,15 +88,23 @@ def read(path: Path, report: ProblemReport, **options: Any) -> list[Document]:
     return documents
 
 
-def _articles(text: str, file: str) -> Iterator[ET.Element]:
-    """Stream complete ``<article>`` elements, clearing each afterwards to keep memory flat."""
+def _articles(text: str, file: str, report: ProblemReport) -> Iterator[ET.Element]:
+    """Stream complete ``<article>`` elements, clearing each afterwards to keep memory flat.
+
+    An entity tag outside every article would be dropped with its text: once the file is parsed, what is
+    left of the tree (every article cleared) is searched for entity tags, each reported (``E028``).
+    """
     parser = ET.XMLPullParser(events=("end",))
+    article_ids: dict[int, str | None] = {}  # cleared articles (their attributes go with them) -> ids
+    last: list[ET.Element] = []
 
     def complete_articles() -> Iterator[ET.Element]:
         for _, elem in parser.read_events():
             if elem.tag == "article":
+                article_ids[id(elem)] = elem.get("id")
                 yield elem
                 elem.clear()
+            last[:] = [elem]
 
     try:
         for begin in range(0, len(text), _CHUNK):
@@ -99,6 +114,32 @@ def _articles(text: str, file: str) -> Iterator[ET.Element]:
         yield from complete_articles()
     except ET.ParseError as err:
         raise InputError("E037", f"malformed XML: {err}", Location(file=file, line=err.position[0])) from None
+    if last:
+        _report_strays(last[0], article_ids, file, report)
+
+
+def _report_strays(root: ET.Element, article_ids: dict[int, str | None], file: str,
+                   report: ProblemReport) -> None:
+    """Report (``E028``) each outermost entity tag in ``root``'s tree, where articles are already cleared."""
+    previous: str | None = None
+
+    def walk(element: ET.Element) -> None:
+        nonlocal previous
+        for child in element:
+            if child.tag == "article":
+                previous = article_ids.get(id(child))
+            elif child.tag in ENTITY_TAGS:
+                where = f"after article {previous!r}" if previous else "before the first article"
+                report.report(RecoverableInputError(
+                    "E028", f"<{child.tag}> ({_preview(''.join(child.itertext()))}) lies outside every "
+                    f"<article> ({where}); its text belongs to no document — move it into its article "
+                    "(--lenient skips it and reports it here)", Location(file=file)))
+            else:
+                walk(child)
+
+    holder = ET.Element("file")  # so that a root element that is itself an entity tag is found too
+    holder.append(root)
+    walk(holder)
 
 
 def _document(article: ET.Element, file: str, report: ProblemReport) -> Document:
@@ -166,6 +207,10 @@ class _Walker:
             Location(file=self.file, doc_id=self.doc_id, offset=offset)))
 
 
+def _preview(text: str, limit: int = 20) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
 def _escape(text: str) -> str:
     return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;"))
 
@@ -185,16 +230,29 @@ def _attributes(attrs: Mapping[str, Any], doc_id: str, what: str) -> str:
     return "".join(parts)
 
 
-def article_xml(doc: Document) -> str:
-    """The ``<article>`` element for ``doc`` (nested spans as nested tags; crossing spans raise ``E012``)."""
+def _check_tag(label: str, doc_id: str | None = None, offset: int | None = None) -> None:
+    """``E025`` unless ``label`` is a MedTxt entity tag (the reader refuses any other tag, ``E039``)."""
+    if label not in ENTITY_TAGS:
+        raise InputError(
+            "E025", f"span label {label!r} is not a MedTxt entity tag ({', '.join(sorted(ENTITY_TAGS))}), so "
+            "the MedTxt reader would refuse the file; write every span under one tag (--write-option "
+            "label=d), read inline text with --read-option label=d, or choose another format",
+            Location(doc_id=doc_id, offset=offset))
+
+
+def article_xml(doc: Document, label: str | None = None) -> str:
+    """The ``<article>`` element for ``doc`` (nested spans as nested tags; crossing spans raise ``E012``).
+
+    ``label`` writes every span under that entity tag; otherwise each span's label must be one (``E025``).
+    """
     bad = _NOT_XML.search(doc.text)
     if bad:
         raise InputError("E025", f"character U+{ord(bad.group()):04X} cannot be written in XML 1.0",
                          Location(doc_id=doc.id, offset=bad.start()))
+    if label is not None:
+        doc = doc.with_spans([Span(s.start, s.end, label, s.attrs) for s in doc.spans])
     for span in doc.spans:
-        if not _NAME.match(span.label):
-            raise InputError("E025", f"span label {span.label!r} cannot be written as an XML tag name",
-                             Location(doc_id=doc.id, offset=span.start))
+        _check_tag(span.label, doc.id, span.start)
     if "id" in doc.meta:
         raise InputError("E025", "meta key 'id' would clash with the article's id attribute; rename it",
                          Location(doc_id=doc.id))
@@ -225,12 +283,20 @@ def article_xml(doc: Document) -> str:
     return "".join(out)
 
 
-def write(documents: Sequence[Document], path: Path, **options: Any) -> None:
-    """Write a MedTxt XML file that :func:`read` reads back identically."""
+def write(documents: Sequence[Document], path: Path, *, label: str | None = None, **options: Any) -> None:
+    """Write a MedTxt XML file that :func:`read` reads back identically.
+
+    Args:
+        documents: the documents; span labels must be MedTxt entity tags (``E025`` otherwise).
+        path: the ``.xml`` file.
+        label: write every span under this entity tag (e.g. ``d`` for a corpus of plain concepts).
+    """
     if options:
-        raise TypeError(f"medtxt writer takes no options, got {', '.join(options)}")
-    with Path(path).open("w", encoding="utf-8", newline="\n") as out:
+        raise TypeError(f"medtxt writer takes no options besides label, got {', '.join(options)}")
+    if label is not None:
+        _check_tag(label)
+    with open_output(path) as out:
         out.write('<?xml version="1.0" encoding="utf-8"?>\n<root>\n<articles>\n')
         for doc in documents:
-            out.write(article_xml(doc))
+            out.write(article_xml(doc, label))
         out.write("</articles>\n</root>\n")

@@ -360,7 +360,17 @@ class Corpus(Sequence[Document]):
         from eccr.corpus.selector import Selector  # local: selector imports this module
 
         accept = Selector.parse(selector) if isinstance(selector, str) else selector
-        return self.map_spans(lambda d: [s for s in d.spans if accept(s)])
+        selected = self.map_spans(lambda d: [s for s in d.spans if accept(s)])
+        if isinstance(accept, Selector):
+            self._warn_unmatched(accept)
+        return selected
+
+    def _warn_unmatched(self, selector: Any) -> None:
+        """Warn (``E027``) for each alternative of ``selector`` that matches no span, naming what there is."""
+        from eccr.errors import Location, warn
+
+        for line in selector.unmatched(s for d in self._docs for s in d.spans):
+            warn("E027", line, Location(file=self.source), stacklevel=3)
 
     def stats(self) -> CorpusStats:
         labels: Counter[str] = Counter()

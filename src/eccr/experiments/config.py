@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from eccr.corpus.validation import read_text_file
 from eccr.errors import ConfigError, EccrError, Location
 
 RESOLVED_CONFIG_FILE = "resolved.yaml"
@@ -107,11 +108,9 @@ class ExperimentConfig(BaseModel):
 
     def write(self, directory: str | Path) -> Path:
         """Write ``resolved.yaml`` into ``directory`` and return its path."""
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        path = out / RESOLVED_CONFIG_FILE
-        path.write_text(self.to_yaml(), encoding="utf-8")
-        return path
+        from eccr.corpus.output import write_text_output
+
+        return write_text_output(Path(directory) / RESOLVED_CONFIG_FILE, self.to_yaml())
 
 
 def validate_model_options(
@@ -203,7 +202,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     if not p.is_file():
         raise ConfigError("E043", f"config file {p} does not exist", Location(file=str(p)))
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        data = yaml.safe_load(read_text_file(p))  # E001 for bytes that are not UTF-8, like every reader
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         raise ConfigError(

@@ -77,12 +77,15 @@ class FoldPlan:
             "folds": [f.to_dict() for f in self.folds],
         }
 
+    def to_json(self) -> str:
+        """The text of ``folds.json``."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=1) + "\n"
+
     def write(self, path: str | Path) -> Path:
         """Write the plan as JSON (``folds.json``) and return the path."""
-        p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-        return p
+        from eccr.corpus.output import write_text_output
+
+        return write_text_output(path, self.to_json())
 
     def check(self, corpus_ids: Sequence[str] | None = None, *, source: str | None = None) -> None:
         """Raise ``ConfigError`` (``E047``) unless the folds are a leak-free partition.

@@ -98,13 +98,23 @@ def load_corpus(config: ExperimentConfig) -> Corpus:
     )
 
 
+def warn_if_no_spans(corpus: Corpus, what: str) -> None:
+    """Warn (``E029``) when ``corpus`` holds no span: training or scoring on it says nothing."""
+    from eccr.errors import warn
+
+    if not any(doc.spans for doc in corpus):
+        warn("E029", f"{what} on a corpus without any span ({len(corpus)} documents): check the selector "
+             "(--select) and the format (--from)", Location(file=corpus.source), stacklevel=3)
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _write_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    from eccr.corpus.output import write_text_output
+
+    write_text_output(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
 class _Progress:
@@ -270,7 +280,9 @@ class CVResult:
         from eccr.reports.tables import write_csv
 
         _write_json(directory / SUMMARY_JSON, self.to_dict())
-        (directory / SUMMARY_MD).write_text(self.to_markdown(), encoding="utf-8")
+        from eccr.corpus.output import write_text_output
+
+        write_text_output(directory / SUMMARY_MD, self.to_markdown())
         write_csv(directory / SUMMARY_CSV, self.rows())
 
 
@@ -297,12 +309,57 @@ def _with_corpus_source(config: ExperimentConfig, corpus: Corpus) -> ExperimentC
 
 
 def plan_folds(corpus: Corpus, config: ExperimentConfig) -> FoldPlan:
-    """The folds for ``corpus``: read from ``config.folds_file`` (checked against the corpus) or drawn."""
+    """The folds for ``corpus``: read from ``config.folds_file`` (checked against the corpus) or drawn.
+
+    A number of folds given explicitly (``--folds``, ``folds:``) must agree with the folds file (``E049``).
+    """
     if config.folds_file is not None:
-        return read_folds(config.folds_file, corpus.ids)
+        plan = read_folds(config.folds_file, corpus.ids)
+        if "folds" in config.model_fields_set and config.folds != plan.k:
+            raise ConfigError(
+                "E049", f"--folds {config.folds} contradicts --folds-file {config.folds_file}, which holds "
+                f"{plan.k} folds; give one of them", Location(file=config.folds_file))
+        return plan
     return make_folds(
         corpus.ids, k=config.folds, seed=config.seed, validation_fraction=config.validation_fraction
     )
+
+
+#: What marks a directory as holding a cross-validation run.
+_RUN_MARKERS = (SUMMARY_JSON, FOLDS_FILE, "resolved.yaml")
+
+
+def check_run_directory(out: Path, config: ExperimentConfig, plan: FoldPlan) -> None:
+    """Refuse (``E057``) to write a run into a directory holding another one.
+
+    Files of an earlier run left beside the new one (a ``fold-7/`` of a 10-fold run under a 5-fold one, a
+    ``summary.json`` of other settings) would be read as part of it. The same run, interrupted before its
+    summary, may continue in its directory: a fold model resumes from its checkpoints.
+    """
+    from eccr.experiments.config import RESOLVED_CONFIG_FILE
+
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise ConfigError("E005", f"the run directory {out} is a file", Location(file=str(out)))
+    found = sorted(p.name + ("/" if p.is_dir() else "") for p in out.iterdir()
+                   if p.name in _RUN_MARKERS or (p.is_dir() and p.name.startswith("fold-")))
+    if not found:
+        return
+    resolved, folds = out / RESOLVED_CONFIG_FILE, out / FOLDS_FILE
+    same = (
+        not (out / SUMMARY_JSON).exists()
+        and resolved.is_file() and resolved.read_text(encoding="utf-8") == config.to_yaml()
+        and folds.is_file() and folds.read_text(encoding="utf-8") == plan.to_json()
+        and all(not name.startswith("fold-") or name[5:-1] in {str(f.index) for f in plan.folds}
+                for name in found)
+    )
+    if not same:
+        shown = ", ".join(found[:4]) + ("…" if len(found) > 4 else "")
+        raise ConfigError(
+            "E057", f"{out} already holds an earlier run ({shown}); its files would mix with this one — "
+            "choose a new --out or remove the directory (an interrupted run continues only with the same "
+            "settings and folds)", Location(file=str(out)))
 
 
 def run_fold(
@@ -406,13 +463,17 @@ def cross_validate(
     from eccr.metrics import score, summarize_folds
 
     config = _with_corpus_source(config if config is not None else resolve_config({}), corpus)
+    warn_if_no_spans(corpus, "cross-validating")
     started_at, started = _now(), time.perf_counter()
     if plan is None:
         plan = plan_folds(corpus, config)  # drawn or read, and checked against the corpus either way
     else:
         plan.check(corpus.ids)
+    if config.folds != plan.k:  # the run records the folds it used (folds from a file or a shared plan)
+        config = config.model_copy(update={"folds": plan.k})
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
+        check_run_directory(out, config, plan)
         out.mkdir(parents=True, exist_ok=True)
         config.write(out)
         plan.write(out / FOLDS_FILE)
@@ -477,6 +538,7 @@ def train_model(
             Location(file=config.corpus.path),
         )
     config = _with_corpus_source(config, corpus)
+    warn_if_no_spans(corpus, "training")
     out = Path(out_dir)
     fraction = config.validation_fraction if uses_validation(config.model.spec) else 0.0
     train_ids, validation_ids = split_validation(corpus.ids, fraction, config.seed)
@@ -490,8 +552,7 @@ def train_model(
         model.fit(train, validation if len(validation) else None, run_dir=out)
         bar.advance()
     fit_s = time.perf_counter() - started
-    model.save(out)
-    config.write(out)
+    config.write(out)  # before the save, so the model's manifest records them with the weights
     _write_json(
         out / TRAINING_JSON,
         {
@@ -506,45 +567,24 @@ def train_model(
             "environment": environment(),
         },
     )
+    model.save(out)
     return TrainResult(model, out, len(train), len(validation), fit_s)
 
 
-TEXT_FORMAT = "text"
-
-
 def read_inputs(inputs: Sequence[str | Path], format: str | None = None) -> Corpus:
-    """Documents to predict on, from raw text files or any corpus format.
+    """Documents to predict on, read by the corpus layer exactly as every other command reads them.
 
-    ``format="text"`` (also the default for ``.txt`` files and directories of them) reads each file as one
-    document whose id is the file name without extension; any other format goes through
-    :func:`eccr.corpus.io.read_corpus` (gold spans it holds are ignored by prediction). Document ids must be
-    unique across all inputs.
+    The format is ``format`` or the one each path names (:func:`eccr.corpus.io.detect_format`): a ``.txt``
+    file is the inline ``@@…##`` format (one document per line) as everywhere in eccr; ``format="text"``
+    (``--from text``) reads each file as one raw document (:mod:`eccr.corpus.text`: bytes decoded as all
+    readers decode them, line ends kept, a leading BOM removed). Gold spans the inputs hold are ignored by
+    prediction. Document ids must be unique across all inputs.
     """
     from eccr.corpus.io import read_corpus
 
     docs: list[Document] = []
     for raw in inputs:
-        path = Path(raw)
-        if not path.exists():
-            raise ConfigError("E043", f"input {path} does not exist", Location(file=str(path)))
-        name = format
-        if name is None and (
-            path.suffix.lower() == ".txt"
-            or (path.is_dir() and any(path.glob("*.txt")) and not any(path.glob("*.ann")))
-        ):
-            name = TEXT_FORMAT
-        if name == TEXT_FORMAT:
-            files = sorted(path.glob("*.txt")) if path.is_dir() else [path]
-            for file in files:
-                try:
-                    text = file.read_text(encoding="utf-8")
-                except UnicodeDecodeError as err:
-                    raise ConfigError(
-                        "E001", f"input is not UTF-8 text: {err}", Location(file=str(file))
-                    ) from None
-                docs.append(Document(file.stem, text, (), {"file": str(file)}))
-        else:
-            docs.extend(read_corpus(path, name))
+        docs.extend(read_corpus(raw, format))
     return Corpus(docs, source=str(inputs[0]) if len(inputs) == 1 else None)
 
 
@@ -556,16 +596,18 @@ def predict_files(
     from_format: str | None = None,
     to_format: str | None = None,
     allow_misaligned_tokenizer: bool = False,
+    trust_remote_code: bool = False,
 ) -> Corpus:
     """Load a model directory, predict spans for ``inputs`` and write them to ``out`` in ``to_format``.
 
     ``allow_misaligned_tokenizer`` lets a token-classification model predict although its tokenizer fails
     the aligner's invariants on these texts (error ``E079`` otherwise); other models have no tokenizer.
+    ``trust_remote_code`` is passed to :func:`~eccr.models.base.load_model` (the user's decision only).
     """
     from eccr.corpus.io import write_corpus
     from eccr.models.base import load_model
 
-    model = load_model(model_dir)
+    model = load_model(model_dir, trust_remote_code=trust_remote_code)
     if allow_misaligned_tokenizer:
         if not hasattr(model, "allow_misaligned_tokenizer"):
             raise ConfigError("E045", f"--allow-misaligned-tokenizer is for models with a tokenizer (hf:); "

@@ -104,7 +104,12 @@ class Extractor:
 
     @classmethod
     def load(
-        cls, model_dir: str | Path, device: str = "auto", *, allow_misaligned_tokenizer: bool = False
+        cls,
+        model_dir: str | Path,
+        device: str = "auto",
+        *,
+        allow_misaligned_tokenizer: bool = False,
+        trust_remote_code: bool = False,
     ) -> Extractor:
         """Load a model directory (``eccr train``, ``eccr cv --save-models``, ``eccr export-onnx``).
 
@@ -114,13 +119,15 @@ class Extractor:
                 ``cpu``, ``cuda`` or ``cuda:N``.
             allow_misaligned_tokenizer: predict even when the model's tokenizer fails the aligner's
                 invariants on a text (``E079`` otherwise); only for kinds with a tokenizer.
+            trust_remote_code: run code shipped with the model directory (only for directories you trust);
+                taken from the caller only, never from the directory (:func:`~eccr.models.base.load_model`).
 
         Raises:
             ConfigError: ``E160`` for a device the model kind cannot use or that does not exist.
             ModelError: from :func:`~eccr.models.base.load_model` for a directory that is not a valid model.
         """
         _check_device(device)
-        model = load_model(model_dir)
+        model = load_model(model_dir, trust_remote_code=trust_remote_code)
         if allow_misaligned_tokenizer:
             if not hasattr(model, "allow_misaligned_tokenizer"):
                 raise ConfigError(

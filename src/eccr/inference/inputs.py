@@ -5,13 +5,13 @@ others are still predicted:
 
 * ``-`` is standard input: one raw-text document with id ``stdin``, or a corpus in the ``--from`` format;
 * a path containing ``*``, ``?`` or ``[`` that does not exist as written is a glob (sorted matches);
-* a directory holding ``.ann`` files is one BRAT corpus; a directory of ``.txt`` files gives one unit per
-  file (raw text, unless ``--from`` names a format);
-* any other file is one unit: ``.txt`` is raw text (one document, id = file name without extension), other
-  extensions name their corpus format (gold spans are ignored by prediction, ids and meta kept).
+* a directory read as raw text (``--from text``) gives one unit per ``.txt`` file; any other directory
+  (BRAT) is one unit;
+* any other file is one unit, in the ``--from`` format or the one its extension names — the corpus layer's
+  rule (:func:`eccr.corpus.io.detect_format`; a ``.txt`` is the inline format, raw text is ``--from text``).
 
-Raw text follows the corpus layer's rule (:func:`eccr.corpus.validation.read_text_file`: UTF-8, a leading
-BOM removed, line ends kept exactly), so offsets index the file's characters as they are.
+Raw text follows the corpus layer's reading rule (:mod:`eccr.corpus.text`: UTF-8, a leading BOM removed,
+line ends kept exactly), so offsets index the file's characters as they are.
 """
 
 from __future__ import annotations

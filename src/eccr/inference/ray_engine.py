@@ -47,6 +47,7 @@ def predict_with_ray(
     device: str = "auto",
     progress: bool = True,
     allow_misaligned_tokenizer: bool = False,
+    trust_remote_code: bool = False,
 ) -> PredictSummary:
     """Predict ``units`` with the model in ``model_dir`` on Ray and write JSONL to ``out`` (see the module).
 
@@ -63,7 +64,7 @@ def predict_with_ray(
         raise ConfigError("E170", "the ray engine needs Ray: pip install 'eccr[scale]'") from None
     from eccr.models.base import load_model
 
-    load_model(model_dir)  # a bad model directory is one clear error here, not one per actor
+    load_model(model_dir, trust_remote_code=trust_remote_code)  # one clear error here, not one per actor
     started_here = not ray.is_initialized()
     if started_here:
         # a local instance: one CPU per model actor plus one for the reading tasks
@@ -81,7 +82,15 @@ def predict_with_ray(
         summary = PredictSummary()
         started = time.perf_counter()
         rows = _dataset(
-            ray, model_dir, units, batch_size, workers, device, progress, allow_misaligned_tokenizer
+            ray,
+            model_dir,
+            units,
+            batch_size,
+            workers,
+            device,
+            progress,
+            allow_misaligned_tokenizer,
+            trust_remote_code,
         ).iter_rows()
         _write(rows, units, out, summary)
         summary.seconds = time.perf_counter() - started
@@ -100,6 +109,7 @@ def _dataset(
     device: str,
     progress: bool,
     allow_misaligned_tokenizer: bool,
+    trust_remote_code: bool,
 ) -> Any:
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True  # outputs in input order, as the local engine
@@ -122,6 +132,7 @@ def _dataset(
                 "device": "cuda" if gpus else "cpu",
                 "batch_size": batch_size,
                 "allow_misaligned_tokenizer": allow_misaligned_tokenizer,
+                "trust_remote_code": trust_remote_code,
             },
             batch_size=batch_size,
             batch_format="default",
@@ -176,13 +187,21 @@ class ExtractorActor:
     """A Ray actor holding one :class:`~eccr.inference.Extractor`; called with batches of document rows."""
 
     def __init__(
-        self, model_dir: str, device: str, batch_size: int, allow_misaligned_tokenizer: bool = False
+        self,
+        model_dir: str,
+        device: str,
+        batch_size: int,
+        allow_misaligned_tokenizer: bool = False,
+        trust_remote_code: bool = False,
     ) -> None:
         from eccr.inference.extractor import Extractor
 
         _one_thread_per_cpu(device)
         self.extractor = Extractor.load(
-            model_dir, device=device, allow_misaligned_tokenizer=allow_misaligned_tokenizer
+            model_dir,
+            device=device,
+            allow_misaligned_tokenizer=allow_misaligned_tokenizer,
+            trust_remote_code=trust_remote_code,
         )
         self.batch_size = batch_size
 

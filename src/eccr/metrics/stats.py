@@ -226,6 +226,21 @@ class BootstrapInterval:
                 "n_resamples": self.n_resamples, "seed": self.seed}
 
 
+def check_resampling(n_resamples: int, n_permutations: int | None = None) -> None:
+    """``E056`` unless the bootstrap and the randomisation test get at least one round each.
+
+    Zero rounds would give an interval of nothing and a p-value of 1 — a silent non-answer.
+
+    >>> check_resampling(1000, 0)
+    Traceback (most recent call last):
+    ...
+    eccr.errors.ConfigError: [E056] --permutations must be at least 1, got 0 (1000 is usual)
+    """
+    for name, value in (("--resamples", n_resamples), ("--permutations", n_permutations)):
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise ConfigError("E056", f"{name} must be at least 1, got {value!r} (1000 is usual)")
+
+
 def _check_rows(rows: np.ndarray) -> np.ndarray:
     rows = np.asarray(rows, dtype=np.float64)
     if rows.ndim != 2 or rows.shape[1] != 4 or len(rows) == 0:
@@ -262,6 +277,7 @@ def bootstrap_intervals(scores: Sequence[tuple[np.ndarray, str, Pooling]], *, n_
     so each interval equals what :func:`bootstrap_interval` gives alone with the same seed, at the cost of
     one draw instead of one per score.
     """
+    check_resampling(n_resamples)
     checked = [(_check_rows(rows), metric, pooling) for rows, metric, pooling in scores]
     for _rows, metric, _pooling in checked:
         _check_metric(metric)
@@ -347,6 +363,7 @@ def compare_totals(rows_a: np.ndarray, rows_b: np.ndarray, *, measure: str = "ws
     same order; ``pooling`` is how the measure's documents combine. ``measure`` and ``p`` only label the
     result.
     """
+    check_resampling(n_resamples, n_permutations)
     a, b = _check_rows(rows_a), _check_rows(rows_b)
     _check_metric(metric)
     if a.shape != b.shape:

@@ -74,6 +74,9 @@ def simple_tokens(text: str) -> list[tuple[int, int]]:
 
 def hf_tokens(name_or_path: str) -> TokenOffsets:
     """Offsets from a Hugging Face fast tokenizer (hub id or local directory)."""
+    from eccr.paths import local_or_hub_id
+
+    name_or_path = local_or_hub_id(name_or_path, "tokenizer")  # a missing path never reaches the Hub
     try:
         from transformers import AutoTokenizer
     except ImportError as err:  # pragma: no cover - depends on the installed extras

@@ -10,8 +10,11 @@ Model specs (``--model`` on the command line):
 * ``hf:<hub-id-or-local-path>`` — token classification with any HF encoder or decoder.
 
 A saved model is a directory holding ``eccr-model.json`` (``{"kind": ..., "options": {...}, "labels": [...],
-"eccr_version": ...}``) and whatever weights the kind needs (safetensors for neural models), so
-:func:`load_model` needs nothing but the directory.
+"eccr_version": ..., "manifest": {...}}``) and whatever weights the kind needs (safetensors for neural
+models), so :func:`load_model` needs nothing but the directory. The manifest records every file's size and
+SHA-256; :func:`load_model` checks them, and refuses pickles and code, before anything reads a weight
+(:mod:`eccr.models.manifest`). Options that can run code (``trust_remote_code``) are taken only from the
+caller of :func:`load_model`, never from the directory.
 """
 
 from __future__ import annotations
@@ -27,8 +30,7 @@ from pydantic import BaseModel, ValidationError
 
 from eccr.corpus.types import Corpus, Document, Span
 from eccr.errors import ConfigError, Location, ModelError
-
-MODEL_FILE = "eccr-model.json"
+from eccr.models.manifest import MANIFEST_KEY, MODEL_FILE, build_manifest, verify_model_directory
 
 _Options = TypeVar("_Options", bound=BaseModel)
 
@@ -91,6 +93,9 @@ class ConceptModel(ABC):
     #: Whether :meth:`fit` uses a validation corpus (early stopping, tuning). ``eccr train`` holds out a
     #: validation share only for models that do; the CRF and the gazetteer train on the whole corpus.
     uses_validation: ClassVar[bool] = True
+    #: Options that make loading run code shipped with a model (``trust_remote_code``). :func:`load_model`
+    #: sets them from its caller's ``trust_remote_code`` whatever the saved record says.
+    code_options: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, spec: ModelSpec, options: Mapping[str, Any] | None = None) -> None:
         self.spec = spec
@@ -123,21 +128,32 @@ class ConceptModel(ABC):
         """Read what :meth:`save_weights` wrote."""
 
     def save(self, directory: str | Path) -> Path:
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        self.save_weights(out)
-        from eccr import __version__
+        """Write the model directory atomically: weights, then ``eccr-model.json`` with the file manifest.
 
-        record = {
-            "kind": self.kind,
-            "spec": str(self.spec),
-            "options": self.options,
-            "labels": self.labels,
-            "eccr_version": __version__,
-        }
-        (out / MODEL_FILE).write_text(
-            json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-        )
+        The new directory is assembled beside ``directory`` and swapped into place only when complete
+        (:func:`eccr.atomic.atomic_directory`), so a failed save leaves what was there untouched. Files
+        already in ``directory`` that the model does not write (a training run's ``resolved.yaml``,
+        ``metrics.jsonl``…) are kept, and recorded in the manifest like the weights.
+        """
+        from eccr import __version__
+        from eccr.atomic import atomic_directory, atomic_write_text
+        from eccr.corpus.output import TEMPORARY_PREFIX, carry_over
+
+        out = Path(directory)
+        with atomic_directory(out) as staging:
+            if out.is_dir():  # keep what else is there (an old record is replaced below)
+                carry_over((p for p in out.iterdir() if p.name != MODEL_FILE
+                            and not p.name.startswith(TEMPORARY_PREFIX)), staging)
+            self.save_weights(staging)
+            record = {
+                "kind": self.kind,
+                "spec": str(self.spec),
+                "options": self.options,
+                "labels": self.labels,
+                "eccr_version": __version__,
+                MANIFEST_KEY: build_manifest(staging, self.kind),
+            }
+            atomic_write_text(staging / MODEL_FILE, json.dumps(record, ensure_ascii=False, indent=2) + "\n")
         return out
 
 
@@ -190,8 +206,20 @@ def create_model(spec: str | ModelSpec, options: Mapping[str, Any] | None = None
     return model_class(parsed.kind)(parsed, options)
 
 
-def load_model(directory: str | Path) -> ConceptModel:
-    """Load a model directory written by :meth:`ConceptModel.save`."""
+def load_model(directory: str | Path, *, trust_remote_code: bool = False) -> ConceptModel:
+    """Load a model directory written by :meth:`ConceptModel.save`, after checking every file of it.
+
+    Args:
+        directory: the model directory.
+        trust_remote_code: run code shipped with the model (transformers' ``auto_map`` custom classes); only
+            for directories whose origin you trust. Only the caller decides this: a ``trust_remote_code``
+            in the directory's own ``eccr-model.json`` is ignored.
+
+    Raises:
+        ModelError: ``E060`` not a model directory; ``E062`` a malformed record; ``E068`` a file missing,
+            truncated, changed or added since the save (or no manifest); ``E069`` a pickle, code or an
+            ``auto_map`` the caller did not allow — all before any weight is read.
+    """
     d = Path(directory)
     record_path = d / MODEL_FILE
     if not record_path.is_file():
@@ -201,11 +229,21 @@ def load_model(directory: str | Path) -> ConceptModel:
     try:
         record = json.loads(record_path.read_text(encoding="utf-8"))
         spec = ModelSpec.parse(record["spec"])
-    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError) as err:
+        options = dict(record.get("options") or {})
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError,
+            ConfigError) as err:
         raise ModelError(
             "E062", f"{MODEL_FILE} is not a valid eccr model record: {err!r}", Location(file=str(record_path))
         ) from None
-    model = create_model(spec, record.get("options"))
-    model.labels = list(record.get("labels", []))
+    verify_model_directory(d, record, trust_remote_code=trust_remote_code)
+    cls = model_class(spec.kind)
+    for key in cls.code_options:  # from the caller only, never from the directory
+        options[key] = trust_remote_code
+    model = cls(spec, options)
+    labels = record.get("labels", [])
+    if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
+        raise ModelError("E062", f"{MODEL_FILE}: labels must be a list of strings",
+                         Location(file=str(record_path)))
+    model.labels = list(labels)
     model.load_weights(d)
     return model

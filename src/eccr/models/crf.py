@@ -297,6 +297,40 @@ def document_tags(doc: Document, scheme: str) -> list[str]:
     return tags
 
 
+#: crfsuite model file layout (crf1dmodel.c): header magic, model type, and the chunk magic at each offset.
+_CRFSUITE_MAGIC, _CRFSUITE_TYPE = b"lCRF", b"FOMC"
+_CRFSUITE_CHUNKS = (b"FEAT", b"CQDB", b"CQDB", b"LFRF", b"AFRF")
+_CRFSUITE_HEADER = 48
+
+
+def check_crfsuite_model(data: bytes, path: Path) -> None:
+    """Raise ``E062`` unless ``data`` has the structure of a crfsuite CRF1d model file.
+
+    crfsuite trusts its input: a truncated or garbage file crashes the process (a segmentation fault, not
+    an exception). The model-directory manifest (:mod:`eccr.models.manifest`) already refuses any file
+    changed since eccr saved it; this check of the header, the recorded file size and every chunk's magic
+    and extent also stops a damaged file that comes with a rewritten manifest.
+    """
+    import struct
+
+    def refuse(why: str) -> ModelError:
+        return ModelError("E062", f"{path.name} is not a valid crfsuite model file ({why}); re-save the "
+                          "model with eccr train", Location(file=str(path)))
+
+    if len(data) < _CRFSUITE_HEADER or data[:4] != _CRFSUITE_MAGIC or data[8:12] != _CRFSUITE_TYPE:
+        raise refuse("no crfsuite header")
+    (size,) = struct.unpack_from("<I", data, 4)
+    if size != len(data):
+        raise refuse(f"the header records {size} bytes, the file has {len(data)}")
+    offsets = struct.unpack_from("<5I", data, 28)
+    for offset, magic in zip(offsets, _CRFSUITE_CHUNKS, strict=True):
+        if offset < _CRFSUITE_HEADER or offset + 12 > size or data[offset : offset + 4] != magic:
+            raise refuse(f"chunk {magic.decode()} missing at offset {offset}")
+        (chunk_size,) = struct.unpack_from("<I", data, offset + 4)
+        if offset + chunk_size > size:
+            raise refuse(f"chunk {magic.decode()} runs past the end of the file")
+
+
 def _precision_bucket(precision: float) -> str:
     return "hi" if precision >= 0.7 else "mid" if precision >= 0.3 else "lo"
 
@@ -437,7 +471,9 @@ class CRFModel(ConceptModel):
             raise ModelError(
                 "E060", f"CRF model directory lacks {WEIGHTS_FILE}", Location(file=str(directory))
             )
-        self._model_bytes = path.read_bytes()
+        data = path.read_bytes()
+        check_crfsuite_model(data, path)
+        self._model_bytes = data
         self._tagger = None
         if self.config.gazetteer:
             self._gazetteer = self._new_gazetteer([])

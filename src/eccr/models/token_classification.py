@@ -98,7 +98,9 @@ class TokenClassificationOptions(BaseModel):
         allow_misaligned_tokenizer: train even when the tokenizer violates the aligner's invariants on the
             training documents (error ``E079`` otherwise). Recorded with the run; a loaded model does not
             inherit it (set :attr:`TokenClassificationModel.allow_misaligned_tokenizer` to predict anyway).
-        trust_remote_code: allow model/tokenizer code from the hub (off unless asked).
+        trust_remote_code: allow model/tokenizer code from the hub or the model path (off unless asked; when
+            loading a saved model only ``load_model(dir, trust_remote_code=...)`` / ``--trust-remote-code``
+            decide it, never the directory).
         init: ``pretrained`` weights or ``from_config`` (random initialisation from the config).
         attn_implementation: ``eager``/``sdpa``/… (default: transformers' choice).
         max_train_docs: train on at most this many documents (quick experiments).
@@ -210,6 +212,7 @@ class TokenClassificationModel(ConceptModel):
 
     kind: ClassVar[str] = "hf"
     Options: ClassVar[type[BaseModel]] = TokenClassificationOptions
+    code_options: ClassVar[frozenset[str]] = frozenset({"trust_remote_code"})
 
     def __init__(self, spec: ModelSpec, options: dict[str, Any] | None = None) -> None:
         if not spec.name_or_path:
@@ -259,8 +262,9 @@ class TokenClassificationModel(ConceptModel):
         from transformers import AutoConfig, AutoModelForTokenClassification
 
         from eccr.models import decoders
+        from eccr.paths import local_or_hub_id
 
-        source = str(self.spec.name_or_path)
+        source = local_or_hub_id(str(self.spec.name_or_path), "model")  # never a missing path to the Hub
         opts = self.opts
         try:
             config = AutoConfig.from_pretrained(

@@ -289,6 +289,9 @@ def load_tokenizer(name_or_path: str | Path, *, byte_fallback: bool | None = Non
     """
     from transformers import AutoTokenizer
 
+    from eccr.paths import local_or_hub_id
+
+    name_or_path = local_or_hub_id(name_or_path, "tokenizer")  # a missing path never reaches the Hub
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(name_or_path), trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as err:
