@@ -53,7 +53,17 @@ def test_raw_text_files_directories_and_globs_keep_ids_and_text(tmp_path, sample
         assert list(doc.spans) == extractor.extract(doc.text)
     assert "predicted" in result.output and "documents/s" in result.output
     by_dir = runner.invoke(
-        app, ["predict", "-m", str(sample_crf[1]), str(notes), "--from", "text", "--out", str(tmp_path / "d.jsonl")]
+        app,
+        [
+            "predict",
+            "-m",
+            str(sample_crf[1]),
+            str(notes),
+            "--from",
+            "text",
+            "--out",
+            str(tmp_path / "d.jsonl"),
+        ],
     )
     assert by_dir.exit_code == 0 and read_corpus(tmp_path / "d.jsonl") == predicted
 
@@ -112,7 +122,16 @@ def test_a_bad_input_is_reported_and_the_rest_predicted(tmp_path, sample_crf):
     out = tmp_path / "pred.jsonl"
     result = runner.invoke(
         app,
-        ["predict", "--model", str(sample_crf[1]), str(tmp_path / "*.txt"), "--from", "text", "--out", str(out)],
+        [
+            "predict",
+            "--model",
+            str(sample_crf[1]),
+            str(tmp_path / "*.txt"),
+            "--from",
+            "text",
+            "--out",
+            str(out),
+        ],
     )
     assert result.exit_code == 1
     assert (
@@ -169,7 +188,9 @@ def test_old_positional_form_still_works_and_errors_are_coded(tmp_path, sample_c
     note = tmp_path / "note.txt"
     note.write_text("胸部Ｘ線写真で右胸水貯留を指摘された。", encoding="utf-8")
     out = tmp_path / "o.jsonl"
-    result = runner.invoke(app, ["predict", str(sample_crf[1]), str(note), "--from", "text", "--out", str(out)])
+    result = runner.invoke(
+        app, ["predict", str(sample_crf[1]), str(note), "--from", "text", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert "old form" in result.output and read_corpus(out).ids == ["note"]
     for args, code in [

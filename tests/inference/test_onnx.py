@@ -128,7 +128,7 @@ def test_batch_logits_match_between_runtimes(onnx_fp32, sample_hf_model):
 
 
 def test_the_manifest_covers_the_graph_and_the_report(onnx_fp32, tmp_path):
-    """An exported directory is checked like any model directory: a changed graph is refused before loading."""
+    """An exported directory is checked like any model: a changed graph is refused before loading."""
     record = json.loads((onnx_fp32[0] / MODEL_FILE).read_text(encoding="utf-8"))
     assert {ONNX_FILE, EXPORT_REPORT} <= set(record["manifest"]["files"])
     tampered = tmp_path / "tampered"
