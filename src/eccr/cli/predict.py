@@ -70,7 +70,8 @@ def command(
     from eccr.inference.inputs import STDIN, resolve_inputs
     from eccr.inference.predict import output_format
 
-    model_dir, inputs = _model_and_inputs(model, inputs, quiet)
+    old_form = model is None
+    model_dir, inputs = _model_and_inputs(model, inputs)
     if engine not in ("local", "ray"):
         raise ConfigError("E168", f"unknown engine {engine!r}; choose local or ray")
     fmt = output_format(out, to) if engine == "local" else (to or "jsonl")  # ray: a file or a shard folder
@@ -104,6 +105,13 @@ def command(
     if not quiet:
         where = f"; wrote {out}" if out is not None and summary.documents else ""
         err_console.print(summary.describe() + where, highlight=False, soft_wrap=True)
+        if old_form:  # after the outcome, so errors still come first on standard error
+            err_console.print(
+                f"note: 'eccr predict MODEL_DIR INPUT' is the old form; use "
+                f"'eccr predict --model {model_dir} INPUT...'",
+                highlight=False,
+                soft_wrap=True,
+            )
     if summary.failures:
         raise SystemExit(1)  # not typer.Exit: run_app would read that as success
 
@@ -161,7 +169,7 @@ def _predict_local(
     return summary
 
 
-def _model_and_inputs(model: Path | None, inputs: list[str], quiet: bool) -> tuple[Path, list[str]]:
+def _model_and_inputs(model: Path | None, inputs: list[str]) -> tuple[Path, list[str]]:
     """``--model DIR INPUT...``, or the old ``MODEL_DIR INPUT...`` (the first input is a model directory)."""
     from eccr.errors import ConfigError
     from eccr.models.base import MODEL_FILE
@@ -169,13 +177,6 @@ def _model_and_inputs(model: Path | None, inputs: list[str], quiet: bool) -> tup
     if model is not None:
         return model, inputs
     if len(inputs) >= 2 and (Path(inputs[0]) / MODEL_FILE).is_file():
-        if not quiet:
-            err_console.print(
-                f"note: 'eccr predict MODEL_DIR INPUT' is the old form; use "
-                f"'eccr predict --model {inputs[0]} INPUT...'",
-                highlight=False,
-                soft_wrap=True,
-            )
         return Path(inputs[0]), inputs[1:]
     raise ConfigError(
         "E168",
