@@ -346,6 +346,36 @@ def misaligned_model_dir(family_dir, tmp_path_factory) -> Path:
     return directory
 
 
+# --- instruction tuning (owned by models/instruction) -----------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def bpe_decoder_tokenizer_dir(tokenizer_training_texts, tmp_path_factory) -> Path:
+    """Directory of a GPT-2/GPT-NeoX style byte-level BPE decoder tokenizer (1000 tokens, lossless)."""
+    from eccr.pretrain.tokenizer import train_byte_level_bpe_tokenizer
+
+    tok = train_byte_level_bpe_tokenizer(tokenizer_training_texts, vocab_size=1000, role="decoder")
+    return _save_tokenizer(tok, tmp_path_factory, "bpe-decoder-tokenizer")
+
+
+@pytest.fixture(scope="session")
+def tiny_causal_lm_dir(bpe_decoder_tokenizer_dir, unigram_decoder_tokenizer_dir, tmp_path_factory):
+    """``tiny_causal_lm_dir(architecture, tokenizer="bpe"|"unigram", **sizes) -> Path``: a cached tiny decoder
+    directory for ``it:`` with room for the paper's prompt (512 positions)."""
+    cache: dict[tuple, Path] = {}
+    tokenizers = {"bpe": bpe_decoder_tokenizer_dir, "unigram": unigram_decoder_tokenizer_dir}
+
+    def make(architecture: str, tokenizer: str = "bpe", **sizes) -> Path:
+        key = (architecture, tokenizer, tuple(sorted(sizes.items())))
+        if key not in cache:
+            directory = tmp_path_factory.mktemp(f"tiny-lm-{architecture}-{tokenizer}")
+            cache[key] = build_tiny_model_dir(architecture, tokenizers[tokenizer], directory,
+                                              **{"max_length": 512, **sizes})
+        return cache[key]
+
+    return make
+
+
 # --- deployment fixtures (owned by inference/, serve/) ----------------------------------------------------
 
 

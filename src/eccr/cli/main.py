@@ -25,6 +25,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("export-onnx", "eccr.cli.export_onnx"),
     ("diagnose-tokenizer", "eccr.cli.diagnose_tokenizer"),
     ("doctor", "eccr.cli.doctor"),
+    ("agreement", "eccr.cli.agreement"),
 )
 
 app = typer.Typer(

@@ -15,6 +15,8 @@ Run directory written by :func:`cross_validate` (documented in ``docs/experiment
     DIR/fold-<k>/scores.json       eccr.metrics.score(...).to_dict() on the test documents, by length
     DIR/fold-<k>/fold.json         sizes, chosen options, fit/predict wall time
     DIR/fold-<k>/search.json       grid-search trials on the validation split (only with ``search``)
+    DIR/fold-<k>/...               what the model keeps beside its predictions (``write_diagnostics``; e.g.
+                                   ``it:`` writes generations.jsonl, generation-summary.json)
     DIR/fold-<k>/model/            the trained model (only with ``save_models``)
     DIR/predictions.jsonl          every fold's test predictions, in fold order: one file for the corpus
     DIR/gold.jsonl                 the gold spans of the same documents, in the same order
@@ -426,6 +428,7 @@ def run_fold(
         write_corpus(test, fold_dir / RUN_GOLD, "jsonl")
         _write_json(fold_dir / "scores.json", report.to_dict())
         _write_json(fold_dir / "fold.json", result_fold.info())
+        model.write_diagnostics(fold_dir)
         if config.save_models:
             model.save(fold_dir / "model")
     return result_fold

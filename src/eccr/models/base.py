@@ -7,7 +7,8 @@ cross-validation, ``eccr predict`` and serving only talk to this interface.
 Model specs (``--model`` on the command line):
 
 * ``crf`` / ``dict`` — classical baselines;
-* ``hf:<hub-id-or-local-path>`` — token classification with any HF encoder or decoder.
+* ``hf:<hub-id-or-local-path>`` — token classification with any HF encoder or decoder;
+* ``it:<hub-id-or-local-path>`` — instruction tuning of a causal LM (:mod:`eccr.models.instruction`).
 
 A saved model is a directory holding ``eccr-model.json`` (``{"kind": ..., "options": {...}, "labels": [...],
 "eccr_version": ..., "manifest": {...}}``) and whatever weights the kind needs (safetensors for neural
@@ -127,6 +128,11 @@ class ConceptModel(ABC):
     def load_weights(self, directory: Path) -> None:
         """Read what :meth:`save_weights` wrote."""
 
+    def write_diagnostics(self, directory: Path) -> None:
+        """Write what the last :meth:`predict` call wants kept next to its predictions (raw generations,
+        counts); cross-validation calls it for each fold's test predictions. Default: nothing."""
+        return None  # most models keep nothing beyond their predictions
+
     def save(self, directory: str | Path) -> Path:
         """Write the model directory atomically: weights, then ``eccr-model.json`` with the file manifest.
 
@@ -182,12 +188,17 @@ def _builtin_registrations() -> None:
 
         return TokenClassificationModel
 
+    def it() -> type[ConceptModel]:
+        from eccr.models.instruction.model import InstructionModel
+
+        return InstructionModel
+
     def onnx() -> type[ConceptModel]:
         from eccr.models.onnx import OnnxTokenClassificationModel
 
         return OnnxTokenClassificationModel
 
-    for kind, loader in (("crf", crf), ("dict", gazetteer), ("hf", hf), ("onnx", onnx)):
+    for kind, loader in (("crf", crf), ("dict", gazetteer), ("hf", hf), ("it", it), ("onnx", onnx)):
         _REGISTRY.setdefault(kind, loader)
 
 

@@ -58,9 +58,10 @@ def prepare_decoder_tokenizer(tokenizer: Any, config: Any, recipe: Recipe | None
     """Right padding and a pad token for a decoder's tokenizer; ``config.pad_token_id`` follows it.
 
     Decoders are usually released without a pad token. Padding is on the right so that, under a causal
-    mask, no real token ever attends to a pad token. When there is no pad token, the family recipe's choice
-    is used (:attr:`~eccr.models.recipes.Recipe.pad_token`: EOS, else UNK, for every family so far); padded
-    positions are masked out and carry no label, so the choice does not change predictions.
+    mask, no real token ever attends to a pad token (generation pads prompts on the left itself). When
+    there is no pad token, the family recipe's choice is used (:attr:`~eccr.models.recipes.Recipe.pad_token`:
+    EOS, else UNK, for every family so far); padded positions are masked out and carry no label, so the
+    choice does not change predictions.
 
     Args:
         tokenizer: the decoder's tokenizer (changed in place).
@@ -105,13 +106,15 @@ def apply_lora(
     target_modules: Sequence[str] | str | None,
     extra_modules_to_save: Sequence[str] = (),
     recipe: Recipe | None = None,
+    task: Literal["token_classification", "causal_lm"] = "token_classification",
 ) -> nn.Module:
     """Wrap ``model`` with peft LoRA; the classification head (and ``extra_modules_to_save``) train fully.
 
     ``target_modules=None`` takes the family recipe's modules (``q_proj``/``v_proj`` for LLaMA and Mistral,
     ``query_key_value`` for GPT-NeoX, ``c_attn`` for GPT-2; ``recipe`` defaults to the one selected from
     ``model.config``), else peft's default for the architecture; ``"all-linear"`` adapts every linear layer
-    but the head.
+    but the head. ``task="causal_lm"`` is for a ``*ForCausalLM`` model (instruction tuning): it has no
+    classification head, its LM head stays frozen.
     """
     if target_modules is None:
         recipe = recipe or recipe_for_config(getattr(model, "config", None))
@@ -121,13 +124,15 @@ def apply_lora(
     targets: list[str] | str | None = (
         list(target_modules) if isinstance(target_modules, list | tuple) else (target_modules)
     )
+    causal = task == "causal_lm"
+    heads = [] if causal else head_module_names(model)
     config = LoraConfig(
-        task_type=TaskType.TOKEN_CLS,
+        task_type=TaskType.CAUSAL_LM if causal else TaskType.TOKEN_CLS,
         r=r,
         lora_alpha=alpha,
         lora_dropout=dropout,
         target_modules=targets,
-        modules_to_save=[*head_module_names(model), *extra_modules_to_save],
+        modules_to_save=[*heads, *extra_modules_to_save] or None,
     )
     try:
         return get_peft_model(model, config)

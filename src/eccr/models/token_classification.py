@@ -29,8 +29,6 @@ and ``eccr-model.json`` (options with the resolved window, step and recipe, and 
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -38,7 +36,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from eccr.align import (
     EncodedDocument,
@@ -54,6 +52,7 @@ from eccr.align.windows import default_step
 from eccr.corpus.types import Corpus, Document, Span
 from eccr.errors import ConfigError, Location, ModelError
 from eccr.models.base import ConceptModel, ModelSpec, parse_options
+from eccr.models.hf_common import HFTrainingOptions, process_rank
 from eccr.models.hf_tokenizer import TOKENIZER_RECORD, write_record
 from eccr.models.recipes import Recipe
 
@@ -67,94 +66,34 @@ MISALIGNED_HINT = (
 #: Window used when neither the options nor the model limit it further.
 DEFAULT_WINDOW = 512
 
-class TokenClassificationOptions(BaseModel):
+class TokenClassificationOptions(HFTrainingOptions):
     """Options of ``hf:`` models (``model.options`` in an experiment config). Unknown keys are errors.
+
+    The training, LoRA, recipe and loading options shared with other ``transformers`` kinds are documented
+    in :class:`~eccr.models.hf_common.HFTrainingOptions`; these are the token-classification ones.
 
     Attributes:
         scheme: ``io`` (the paper; adjacent concepts merge) or ``bio`` (adjacent concepts stay apart).
         typed: one label per span type (e.g. MedTxt ``d``/``a``/``f``) instead of concept/non-concept.
-        span_label: label of predicted spans when untyped (default: the training corpus's only label, else
-            ``concept``).
         window: model input length in tokens, special tokens included (default: the model's limit, at most
             512). step: content tokens between window starts (default: half the content of a window).
         crossing_rule: how a token crossing a concept boundary is labelled (``majority`` or ``any``).
         combine: how scores of tokens sharing one character (byte-fallback pieces) are combined.
-        learning_rate, epochs, batch_size, grad_accum, weight_decay, seed: as in ``TrainingArguments``
-            (``epochs`` is the maximum: early stopping usually ends sooner; the paper uses 10).
-        warmup: warm-up, as a fraction of all steps when < 1, else a number of steps.
-        patience: epochs without improvement of validation wsm F1 (p = 1) before stopping.
-        precision: ``auto`` (bf16, else fp16, on CUDA; fp32 on CPU), ``fp32``, ``bf16`` or ``fp16``.
-        lora: ``auto`` (LoRA for decoders, full fine-tuning for encoders), ``true`` or ``false``.
-        lora_r, lora_alpha, lora_dropout: LoRA hyper-parameters.
-        lora_target_modules: module names, ``all-linear``, or ``null`` for peft's default per architecture.
-        lora_modules_to_save: further modules trained fully under LoRA (the classification head always is);
-            e.g. ``[embed_tokens]`` for a decoder trained from scratch.
         bidirectional: decoders only — ``false`` (causal, the paper), ``all`` (``true``) or a number k of
             top layers whose causal mask is removed.
-        byte_fallback: switch the tokenizer's byte fallback on/off (``null`` keeps it as saved);
-            ``false`` reproduces the paper's setting.
-        recipe: the family recipe (:mod:`eccr.models.recipes`); ``null`` selects it from the model type and
-            tokenizer class, and the name chosen is recorded here once the model is built.
         allow_misaligned_tokenizer: train even when the tokenizer violates the aligner's invariants on the
             training documents (error ``E079`` otherwise). Recorded with the run; a loaded model does not
             inherit it (set :attr:`TokenClassificationModel.allow_misaligned_tokenizer` to predict anyway).
-        trust_remote_code: allow model/tokenizer code from the hub or the model path (off unless asked; when
-            loading a saved model only ``load_model(dir, trust_remote_code=...)`` / ``--trust-remote-code``
-            decide it, never the directory).
-        init: ``pretrained`` weights or ``from_config`` (random initialisation from the config).
-        attn_implementation: ``eager``/``sdpa``/… (default: transformers' choice).
-        max_train_docs: train on at most this many documents (quick experiments).
-        keep_checkpoints: keep the Trainer checkpoints in the run directory after a successful fit (they are
-            always written during training so an interrupted run resumes).
-        logging_steps: optimizer steps between log records (``metrics.jsonl``).
-        progress: show progress bars.
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     scheme: Literal["io", "bio"] = "io"
     typed: bool = False
-    span_label: str | None = None
     window: int | None = Field(None, ge=4)
     step: int | None = Field(None, ge=1)
     crossing_rule: Literal["majority", "any"] = "majority"
     combine: Literal["mean", "max"] = "mean"
-    learning_rate: float = Field(5e-5, gt=0)
-    epochs: int = Field(10, ge=1, le=1000)
-    batch_size: int = Field(8, ge=1)
-    grad_accum: int = Field(1, ge=1)
-    weight_decay: float = Field(0.01, ge=0)
-    warmup: float = Field(0.1, ge=0)
-    seed: int = 0
-    patience: int = Field(3, ge=1)
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
-    lora: bool | Literal["auto"] = "auto"
-    lora_r: int = Field(8, ge=1)
-    lora_alpha: int = Field(16, ge=1)
-    lora_dropout: float = Field(0.05, ge=0, lt=1)
-    lora_target_modules: list[str] | Literal["all-linear"] | None = None
-    lora_modules_to_save: list[str] = Field(default_factory=list)
     bidirectional: bool | Literal["all"] | int = False
-    byte_fallback: bool | None = None
-    recipe: str | None = None
     allow_misaligned_tokenizer: bool = False
-    trust_remote_code: bool = False
-    init: Literal["pretrained", "from_config"] = "pretrained"
-    attn_implementation: str | None = None
-    max_train_docs: int | None = Field(None, ge=1)
-    keep_checkpoints: bool = False
-    logging_steps: int = Field(10, ge=1)
-    progress: bool = True
-
-    @field_validator("recipe")
-    @classmethod
-    def _known_recipe(cls, value: str | None) -> str | None:
-        if value is not None:
-            from eccr.models.recipes import RECIPES
-
-            if value not in RECIPES:
-                raise ValueError(f"unknown recipe {value!r}; choose one of {', '.join(RECIPES)}")
-        return value
 
     @field_validator("bidirectional")
     @classmethod
@@ -233,51 +172,27 @@ class TokenClassificationModel(ConceptModel):
 
     # --- building ------------------------------------------------------------------------------------
     def _load_tokenizer(self, source: str | Path, config: Any, texts: Sequence[Document] = ()) -> None:
-        """Recipe and checked tokenizer (:func:`eccr.models.hf_tokenizer.load_model_tokenizer`)."""
-        from eccr.models.hf_tokenizer import load_model_tokenizer
-        from eccr.models.recipes import is_decoder_only
+        """Recipe and checked tokenizer (:func:`eccr.models.hf_common.load_recipe_tokenizer`)."""
+        from eccr.models.hf_common import load_recipe_tokenizer
 
-        loaded = load_model_tokenizer(
-            source,
-            model_type=getattr(config, "model_type", None),
-            recipe=self.opts.recipe,
-            byte_fallback=self.opts.byte_fallback,
-            trust_remote_code=self.opts.trust_remote_code,
-            texts=texts,
-            decoder=is_decoder_only(config),
-        )
+        loaded = load_recipe_tokenizer(source, config, self.opts, texts)
         self.tokenizer, self.recipe = loaded.tokenizer, loaded.recipe
         self.tokenizer_record = loaded.record()
         self.opts = self.opts.model_copy(update={"recipe": loaded.recipe.name})
         self.options = self.opts.model_dump(mode="json")
-        if loaded.fidelity is not None and not loaded.fidelity.ok:
-            fidelity = loaded.fidelity
-            warnings.warn(f"the tokenizer of {source} does not reproduce its reference: "
-                          f"{fidelity.describe()}; first difference: {fidelity.first_difference}",
-                          stacklevel=3)
 
     def _build(self, scheme: LabelScheme, texts: Sequence[Document]) -> None:
         """Tokenizer and model for training, from the spec's path or hub id (``texts``: fidelity sample)."""
-        import transformers
-        from transformers import AutoConfig, AutoModelForTokenClassification
+        from transformers import AutoModelForTokenClassification
 
-        from eccr.models import decoders
+        from eccr.models import decoders, hf_common
         from eccr.paths import local_or_hub_id
 
         source = local_or_hub_id(str(self.spec.name_or_path), "model")  # never a missing path to the Hub
         opts = self.opts
-        try:
-            config = AutoConfig.from_pretrained(
-                source,
-                num_labels=len(scheme.labels),
-                id2label=scheme.id2label,
-                label2id=scheme.label2id,
-                trust_remote_code=opts.trust_remote_code,
-            )
-        except (OSError, ValueError) as err:
-            raise ModelError(
-                "E062", f"cannot load a model config from {source}: {err}", Location(file=source)
-            ) from None
+        config = hf_common.load_config(
+            source, opts, num_labels=len(scheme.labels), id2label=scheme.id2label, label2id=scheme.label2id
+        )
         self._load_tokenizer(source, config, texts)
         tokenizer, recipe = self.tokenizer, self.recipe
         assert recipe is not None
@@ -290,27 +205,7 @@ class TokenClassificationModel(ConceptModel):
                 f"bidirectional is for decoder-only models; {config.model_type} is an "
                 "encoder and already attends both ways",
             )
-        extra = {"attn_implementation": opts.attn_implementation} if opts.attn_implementation else {}
-        transformers.set_seed(opts.seed)
-        if opts.init == "from_config":
-            config.vocab_size = max(int(getattr(config, "vocab_size", 0) or 0), len(tokenizer))
-            model = AutoModelForTokenClassification.from_config(
-                config, trust_remote_code=opts.trust_remote_code, **extra
-            )
-        else:
-            try:
-                model = AutoModelForTokenClassification.from_pretrained(
-                    source, config=config, trust_remote_code=opts.trust_remote_code, **extra
-                )
-            except (OSError, ValueError) as err:
-                raise ModelError(
-                    "E062",
-                    f"cannot load pretrained weights from {source}: {err}; "
-                    "use init: from_config to train from scratch",
-                    Location(file=source),
-                ) from None
-            if len(tokenizer) > model.get_input_embeddings().num_embeddings:
-                model.resize_token_embeddings(len(tokenizer))
+        model = hf_common.instantiate(AutoModelForTokenClassification, source, config, tokenizer, opts)
         if self.decoder and opts.bidirectional is not False:
             decoders.make_bidirectional(model, opts.bidirectional)
         self.uses_lora = opts.lora is True or (opts.lora == "auto" and self.decoder)
@@ -386,10 +281,7 @@ class TokenClassificationModel(ConceptModel):
         ``metrics.jsonl`` and the Trainer checkpoints; when it already holds checkpoints (an interrupted run
         with the same options and data), training resumes from the newest one.
         """
-        from transformers import EarlyStoppingCallback, PrinterCallback
-
-        from eccr.training.callbacks import MetricsLogCallback
-        from eccr.training.trainer import SpanF1Trainer, last_checkpoint, training_arguments, world_size
+        from eccr.training.trainer import run_training
 
         opts = self.opts
         docs = list(train)[: opts.max_train_docs] if opts.max_train_docs else list(train)
@@ -404,61 +296,18 @@ class TokenClassificationModel(ConceptModel):
         try:
             self.check_alignment([e.alignment for e in (*encoded, *val_encoded)], "training")
         finally:
-            if run_dir is not None and _rank() == 0:
+            if run_dir is not None and process_rank() == 0:
                 write_record(run_dir, self.tokenizer_record)
         features = [w.to_dict() for e in encoded for w in e.windows]
-
-        temporary = None
-        if run_dir is None and world_size() > 1:
-            raise ConfigError(
-                "E045",
-                "distributed training needs a run directory shared by all processes "
-                "(fit(..., run_dir=DIR); eccr train/cv pass one)",
-            )
-        if run_dir is None:
-            temporary = tempfile.mkdtemp(prefix="eccr-hf-")
-            run_dir = Path(temporary)
-        run_dir = Path(run_dir)
-        checkpoints = run_dir / "checkpoints"
-        args = training_arguments(
-            checkpoints,
-            learning_rate=opts.learning_rate,
-            epochs=opts.epochs,
-            batch_size=opts.batch_size,
-            grad_accum=opts.grad_accum,
-            weight_decay=opts.weight_decay,
-            warmup=opts.warmup,
-            seed=opts.seed,
-            precision=opts.precision,
-            has_validation=bool(val_docs),
-            save_checkpoints=True,
-            logging_steps=opts.logging_steps,
-            progress=opts.progress,
+        self.model = run_training(
+            self.model,
+            features,
+            collator=self._collator(),
+            options=opts,
+            run_dir=run_dir,
+            evaluator=(lambda: self._validation_scores(val_docs, val_encoded)) if val_docs else None,
+            eval_items=val_docs,
         )
-        callbacks: list[Any] = [MetricsLogCallback(run_dir)]
-        if val_docs:
-            callbacks.append(EarlyStoppingCallback(early_stopping_patience=opts.patience))
-        trainer = SpanF1Trainer(
-            model=self.model,
-            args=args,
-            train_dataset=features,
-            eval_dataset=val_docs or None,
-            data_collator=self._collator(),
-            callbacks=callbacks,
-            span_evaluator=lambda: self._validation_scores(val_docs, val_encoded),
-        )
-        if not opts.progress:  # no bars and no printed log dicts; metrics.jsonl still has every record
-            trainer.remove_callback(PrinterCallback)
-        try:
-            trainer.train(resume_from_checkpoint=last_checkpoint(checkpoints))
-        finally:
-            if temporary is not None:
-                shutil.rmtree(temporary, ignore_errors=True)
-        self.model = trainer.model
-        self.model.eval()
-        trainer.accelerator.wait_for_everyone()  # DDP: every process has loaded the best checkpoint
-        if temporary is None and not opts.keep_checkpoints and trainer.is_world_process_zero():
-            shutil.rmtree(checkpoints, ignore_errors=True)
 
     def _validation_scores(self, documents: list[Document], encoded: Sequence[EncodedDocument]
                            ) -> dict[str, float]:
@@ -484,6 +333,8 @@ class TokenClassificationModel(ConceptModel):
         Windows are batched by length (padded on the tokenizer's side) and scored by :meth:`batch_logits`;
         padding rows are cut off again by the attention mask, so each array has exactly the window's length.
         """
+        from eccr.models import hf_common
+
         self._require_trained()
         flat = [(i, k, w) for i, enc in enumerate(encoded) for k, w in enumerate(enc.windows)]
         order = sorted(range(len(flat)), key=lambda j: len(flat[j][2].input_ids))
@@ -491,7 +342,7 @@ class TokenClassificationModel(ConceptModel):
         collate = self._collator()
         size = max(1, self.opts.batch_size * 2)
         batches = [order[b : b + size] for b in range(0, len(order), size)]
-        progress = _progress(batches, "predicting", enabled=self.opts.progress and len(batches) > 20)
+        progress = hf_common.progress(batches, "predicting", enabled=self.opts.progress and len(batches) > 20)
         with self.inference_mode():
             for batch in progress:
                 inputs = collate(
@@ -585,45 +436,31 @@ class TokenClassificationModel(ConceptModel):
     # --- persistence ---------------------------------------------------------------------------------
     def save(self, directory: str | Path) -> Path:
         """Write the model directory; under DDP only the main process writes."""
-        if _rank() != 0:
+        if process_rank() != 0:
             return Path(directory)
         return super().save(directory)
 
     def save_weights(self, directory: Path) -> None:
         """Weights (safetensors; LoRA merged into the base), config and tokenizer into ``directory``."""
+        from eccr.models.hf_common import save_model_dir
+
         self._require_trained()
-        model = self.model
-        if self.uses_lora:
-            model = model.merge_and_unload()
-            self.model = model
-            self.uses_lora = False
-        model.save_pretrained(directory, safe_serialization=True)
-        self.tokenizer.save_pretrained(directory)
+        self.model = save_model_dir(self.model, self.tokenizer, directory, merge_lora=True)
+        self.uses_lora = False
         write_record(directory, self.tokenizer_record)
 
     def load_weights(self, directory: Path) -> None:
         """Load what :meth:`save_weights` wrote (plus ``labels`` and ``options`` from ``eccr-model.json``)."""
-        import torch
         from transformers import AutoModelForTokenClassification
 
-        from eccr.models import decoders
+        from eccr.models import decoders, hf_common
 
         if not self.labels:
             raise ModelError(
                 "E061", f"{directory}/eccr-model.json lists no labels", Location(file=str(directory))
             )
         self.scheme = _scheme_from_labels(self.opts.scheme, self.labels, self.opts.typed)
-        extra = (
-            {"attn_implementation": self.opts.attn_implementation} if self.opts.attn_implementation else {}
-        )
-        try:
-            model = AutoModelForTokenClassification.from_pretrained(  # eccr writes safetensors: no pickle
-                str(directory), trust_remote_code=self.opts.trust_remote_code, use_safetensors=True, **extra
-            )
-        except (OSError, ValueError) as err:
-            raise ModelError(
-                "E062", f"cannot load the weights in {directory}: {err}", Location(file=str(directory))
-            ) from None
+        model = hf_common.load_model_dir(AutoModelForTokenClassification, directory, self.opts)
         if model.config.num_labels != len(self.labels):
             raise ModelError(
                 "E061",
@@ -641,27 +478,10 @@ class TokenClassificationModel(ConceptModel):
             decoders.prepare_decoder_tokenizer(self.tokenizer, model.config, self.recipe)
             if self.opts.bidirectional is not False:
                 decoders.make_bidirectional(model, self.opts.bidirectional)
-        if torch.cuda.is_available():
-            model.to("cuda")
-        model.eval()
         self.model = model
         self.special = SpecialTokens.from_tokenizer(self.tokenizer)
         if self.opts.window is None:
             self._resolve_window(model.config)
-
-
-def _rank() -> int:
-    import torch.distributed as dist
-
-    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
-
-
-def _progress(items: Sequence[Any], description: str, *, enabled: bool) -> Any:
-    if not enabled:
-        return items
-    from tqdm.auto import tqdm
-
-    return tqdm(items, desc=description, total=len(items), leave=False)
 
 
 __all__ = ["TokenClassificationModel", "TokenClassificationOptions"]

@@ -149,3 +149,91 @@ def _cuda_available() -> bool:
     import torch
 
     return torch.cuda.is_available()
+
+
+def run_training(
+    model: Any,
+    train_features: Any,
+    *,
+    collator: Any,
+    options: Any,
+    run_dir: Path | None,
+    evaluator: Callable[[], dict[str, float]] | None,
+    eval_items: Any = None,
+) -> Any:
+    """Train ``model`` the eccr way and return it, in eval mode, with the best epoch's weights.
+
+    The one training loop of every ``transformers``-based kind: HF ``Trainer`` (:class:`SpanF1Trainer`)
+    with :func:`training_arguments` from ``options`` (an :class:`~eccr.models.hf_common.HFTrainingOptions`),
+    ``metrics.jsonl`` in ``run_dir``, early stopping on ``evaluator``'s ``wsm_f1`` when there is one, and
+    checkpoints in ``run_dir/checkpoints`` — resumed from when an interrupted run left some, removed after
+    success unless ``options.keep_checkpoints``. Without ``run_dir`` a temporary directory is used (refused
+    under several processes, which must share one).
+
+    Args:
+        model: the model to train (peft-wrapped or not).
+        train_features: the training dataset (a list of feature dicts).
+        collator: batches features into tensors.
+        options: learning rate, epochs, batch size… (see :func:`training_arguments`).
+        run_dir: where logs and checkpoints go.
+        evaluator: returns validation metrics (at least ``wsm_f1``) for the current weights, or ``None``.
+        eval_items: what the evaluator scores (the Trainer only checks that there is something).
+    """
+    import shutil
+    import tempfile
+
+    from transformers import EarlyStoppingCallback, PrinterCallback
+
+    from eccr.errors import ConfigError
+    from eccr.training.callbacks import MetricsLogCallback
+
+    if run_dir is None and world_size() > 1:
+        raise ConfigError(
+            "E045",
+            "distributed training needs a run directory shared by all processes "
+            "(fit(..., run_dir=DIR); eccr train/cv pass one)",
+        )
+    temporary = tempfile.mkdtemp(prefix="eccr-train-") if run_dir is None else None
+    run_dir = Path(temporary) if temporary is not None else Path(run_dir)  # type: ignore[arg-type]
+    checkpoints = run_dir / "checkpoints"
+    has_validation = evaluator is not None
+    args = training_arguments(
+        checkpoints,
+        learning_rate=options.learning_rate,
+        epochs=options.epochs,
+        batch_size=options.batch_size,
+        grad_accum=options.grad_accum,
+        weight_decay=options.weight_decay,
+        warmup=options.warmup,
+        seed=options.seed,
+        precision=options.precision,
+        has_validation=has_validation,
+        save_checkpoints=True,
+        logging_steps=options.logging_steps,
+        progress=options.progress,
+    )
+    callbacks: list[Any] = [MetricsLogCallback(run_dir)]
+    if has_validation:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=options.patience))
+    trainer = SpanF1Trainer(
+        model=model,
+        args=args,
+        train_dataset=train_features,
+        eval_dataset=(eval_items or [None]) if has_validation else None,
+        data_collator=collator,
+        callbacks=callbacks,
+        span_evaluator=evaluator or (lambda: {}),
+    )
+    if not options.progress:  # no bars and no printed log dicts; metrics.jsonl still has every record
+        trainer.remove_callback(PrinterCallback)
+    try:
+        trainer.train(resume_from_checkpoint=last_checkpoint(checkpoints))
+    finally:
+        if temporary is not None:
+            shutil.rmtree(temporary, ignore_errors=True)
+    trained = trainer.model
+    trained.eval()
+    trainer.accelerator.wait_for_everyone()  # DDP: every process has loaded the best checkpoint
+    if temporary is None and not options.keep_checkpoints and trainer.is_world_process_zero():
+        shutil.rmtree(checkpoints, ignore_errors=True)
+    return trained
