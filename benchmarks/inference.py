@@ -324,8 +324,10 @@ def part_server(args, corpus, work: Path, model_dir: Path | None) -> None:
         )
         try:
             url = server.wait_ready(120).url + "/extract"
+            load_test(url, texts, 20)  # warm-up: first forward passes (allocation, kernel choice) not timed
+            httpx.get(url.replace("/extract", "/health"))
             latencies, errors, wall = load_test(url, texts, args.requests)
-            health = httpx.get(url.replace("/extract", "/health")).json()["batching"]
+            health = httpx.get(url.replace("/extract", "/health")).json()["batching"]  # includes warm-up
         finally:
             server.stop()
         q = statistics.quantiles(latencies, n=100)
