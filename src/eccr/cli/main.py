@@ -1,6 +1,7 @@
 """The ``eccr`` command: one module per command in :mod:`eccr.cli`, each a thin shell over a library call.
 
-Each command module defines ``command`` (a typer-annotated function). Modules must import heavy
+Each command module defines ``command`` (a typer-annotated function), or ``app`` (a ``typer.Typer``) for a
+group of subcommands (``eccr experiment run``). Modules must import heavy
 dependencies (torch, transformers) inside the function so that ``eccr --help`` stays fast.
 """
 
@@ -24,6 +25,9 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("serve", "eccr.cli.serve"),
     ("export-onnx", "eccr.cli.export_onnx"),
     ("diagnose-tokenizer", "eccr.cli.diagnose_tokenizer"),
+    ("experiment", "eccr.cli.experiment"),
+    ("view", "eccr.cli.view"),
+    ("demo", "eccr.cli.demo"),
     ("doctor", "eccr.cli.doctor"),
     ("agreement", "eccr.cli.agreement"),
 )
@@ -45,7 +49,11 @@ def _register() -> None:
             if err.name != module_name:
                 raise
             continue  # command not built yet in this checkout
-        app.command(name)(module.command)
+        group = getattr(module, "app", None)
+        if isinstance(group, typer.Typer):
+            app.add_typer(group, name=name)
+        else:
+            app.command(name)(module.command)
 
 
 _register()

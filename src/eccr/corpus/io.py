@@ -280,7 +280,8 @@ def read_corpus(
     Args:
         path: a file (or a directory for formats stored as several files).
         format: one of :data:`FORMATS`; taken from the extension when omitted.
-        select: a span selector (:mod:`eccr.corpus.selector`), e.g. ``"d[certainty=positive]"``.
+        select: a span selector (:mod:`eccr.corpus.selector`), e.g. ``"d[certainty=positive]"``. JMED-LLM
+            rows asked about no selected label are dropped (:func:`eccr.corpus.jmedllm.select_rows`).
         lenient: turn recoverable problems into entries of ``report`` instead of errors.
         report: where problems go; a fresh one is made when omitted.
         **options: format-specific reader options.
@@ -288,6 +289,11 @@ def read_corpus(
     report = report if report is not None else ProblemReport(lenient=lenient)
     report.lenient = report.lenient or lenient
     docs = read_documents(path, format, report=report, **options)
+    if select is not None:
+        from eccr.corpus.jmedllm import select_rows
+        from eccr.corpus.selector import Selector
+
+        docs = select_rows(docs, Selector.parse(select).labels, source=str(path))
     try:
         corpus = Corpus(check_documents(docs, report, str(path)), source=str(path))
     except DocumentError as err:

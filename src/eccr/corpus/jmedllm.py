@@ -37,6 +37,20 @@ its values are used instead. ``meta`` holds:
   and the ``answer`` cell verbatim;
 * ``line`` — the 1-based CSV line on which the row starts.
 
+Several questions per document
+------------------------------
+A JMED-LLM file may ask several questions of one text, one row per tag (MRNER-medicine asks ``m-key`` and
+``m-val`` of the same case report), and a row's answers list only its own tag's strings. Two rules keep
+such files honest:
+
+* **selecting by tag** — with a span selector (``--select m-key``), :func:`eccr.corpus.io.read_corpus`
+  keeps only the rows asked about a selected label (:func:`select_rows`): a row of another tag is not a
+  text without concepts, and keeping it (spans removed) would count every prediction on it as a false
+  positive. A selector that keeps no row is an error (``E156``) naming the tags the file asks about.
+* **merging** — the reader option ``merge`` (``--read-option merge=true``; ``corpus.options.merge: true``
+  in an experiment) joins the rows with the same text into one document whose spans carry each row's tag
+  (:func:`merge_rows`): one document per text, typed spans.
+
 Writing
 -------
 The writer produces ``tag,question,answer`` rows (``\\n`` line ends, minimal quoting, which reproduces
@@ -61,15 +75,21 @@ from __future__ import annotations
 import ast
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from eccr.corpus.mask import mask_to_spans, spans_to_mask
 from eccr.corpus.output import write_text_output
 from eccr.corpus.types import Document, Span
-from eccr.corpus.validation import CheckedDocuments, UniqueIds, check_not_empty, read_text_file
-from eccr.errors import InputError, Location, ProblemReport, RecoverableSpanError, warn
+from eccr.corpus.validation import (
+    CheckedDocuments,
+    UniqueIds,
+    already_checked,
+    check_not_empty,
+    read_text_file,
+)
+from eccr.errors import ConfigError, InputError, Location, ProblemReport, RecoverableSpanError, warn
 
 EXTENSIONS: tuple[str, ...] = (".csv",)
 
@@ -81,6 +101,8 @@ ID_COLUMN = "id"
 ANSWERS_KEY = "answers"
 #: meta key holding what the writer needs to reproduce the row (tag, instruction, suffix, answer cell).
 FORMAT_KEY = "jmedllm"
+#: meta key of a merged document (``merge=True``): one record per row that asked about its text.
+ROWS_KEY = "jmedllm_rows"
 
 #: Instruction written for documents that were not read from JMED-LLM (MRNER-disease's case-report line).
 DEFAULT_INSTRUCTION = (
@@ -235,7 +257,8 @@ def _rows(text: str, file: str) -> list[tuple[int, list[str]]]:
     return rows
 
 
-def read(path: Path, report: ProblemReport, *, label: str | None = None, **options: Any) -> list[Document]:
+def read(path: Path, report: ProblemReport, *, label: str | None = None, merge: bool = False,
+         **options: Any) -> list[Document]:
     """Read a JMED-LLM CSV file.
 
     Args:
@@ -243,6 +266,8 @@ def read(path: Path, report: ProblemReport, *, label: str | None = None, **optio
         report: receives recoverable problems (``E017`` string not found,
             ``E020`` empty document, ``E021`` duplicate id).
         label: span label; by default each row's ``tag`` (``d``).
+        merge: join the rows that ask about the same text into one document with typed spans (see
+            "Several questions per document" in the module docstring); off by default, one row one document.
     """
     if options:
         raise TypeError(f"unknown jmedllm reader options: {', '.join(sorted(options))}")
@@ -259,39 +284,178 @@ def read(path: Path, report: ProblemReport, *, label: str | None = None, **optio
             "E035", f"header {header!r} lacks column(s) {', '.join(missing)}; expected tag,question,answer",
             Location(file=file, line=header_line),
         )
+    documents = [
+        _row_document(path, row_number, line, row, header, columns, label, report)
+        for row_number, (line, row) in enumerate(rows[1:], start=1)
+    ]
+    if merge:
+        documents = merge_rows(documents)
     ids = UniqueIds(report)
-    documents = CheckedDocuments()
-    for row_number, (line, row) in enumerate(rows[1:], start=1):
-        if len(row) != len(header):
-            raise InputError(
-                "E035", f"row has {len(row)} fields, the header has {len(header)}",
-                Location(file=file, line=line),
-            )
-        doc_id = row[columns[ID_COLUMN]] if ID_COLUMN in columns else f"{path.stem}-{row_number:04d}"
-        location = Location(file=file, doc_id=doc_id, line=line)
-        tag = row[columns["tag"]]
-        instruction, text, suffix = split_question(row[columns["question"]], location)
-        answer_cell = row[columns["answer"]]
-        answers = parse_answer(answer_cell, location)
-        check_not_empty(doc_id, text, report, location)
-        spans, not_found = strings_to_spans(text, answers, label or tag or DEFAULT_TAG)
-        for string in not_found:
-            report.report(RecoverableSpanError(
-                "E017",
-                f"listed answer string {string!r} does not occur in the document; it is kept in "
-                f"meta[{ANSWERS_KEY!r}] but marks no span",
-                location,
-            ))
-        meta = {
-            ANSWERS_KEY: answers,
-            FORMAT_KEY: {
-                "tag": tag, "instruction": instruction, "suffix": suffix, "answer_literal": answer_cell,
-            },
-            "line": line,
-        }
-        document = Document(doc_id, text, spans, meta)
-        documents.append(ids.claim_document(document, Location(file=file, line=line)))
-    return documents
+    checked = CheckedDocuments()
+    for document in documents:
+        checked.append(ids.claim_document(document, Location(file=file, line=document.meta.get("line"))))
+    return checked
+
+
+def _row_document(path: Path, row_number: int, line: int, row: list[str], header: list[str],
+                  columns: dict[str, int], label: str | None, report: ProblemReport) -> Document:
+    """The document of one data row (spans from its answer strings, every listed string kept in meta)."""
+    file = str(path)
+    if len(row) != len(header):
+        raise InputError(
+            "E035", f"row has {len(row)} fields, the header has {len(header)}", Location(file=file, line=line)
+        )
+    doc_id = row[columns[ID_COLUMN]] if ID_COLUMN in columns else f"{path.stem}-{row_number:04d}"
+    location = Location(file=file, doc_id=doc_id, line=line)
+    tag = row[columns["tag"]]
+    instruction, text, suffix = split_question(row[columns["question"]], location)
+    answer_cell = row[columns["answer"]]
+    answers = parse_answer(answer_cell, location)
+    check_not_empty(doc_id, text, report, location)
+    span_label = label or tag or DEFAULT_TAG
+    spans, not_found = strings_to_spans(text, answers, span_label)
+    for string in not_found:
+        report.report(RecoverableSpanError(
+            "E017",
+            f"listed answer string {string!r} does not occur in the document; it is kept in "
+            f"meta[{ANSWERS_KEY!r}] but marks no span",
+            location,
+        ))
+    meta = {
+        ANSWERS_KEY: answers,
+        FORMAT_KEY: {"tag": tag, "instruction": instruction, "suffix": suffix, "answer_literal": answer_cell},
+        "line": line,
+    }
+    return Document(doc_id, text, spans, meta)
+
+
+# --- several questions per document -----------------------------------------------------------------------
+
+
+def _row_record(document: Document) -> dict[str, Any]:
+    """What a merged document keeps of one row: its id, line, label, answers and writer fields."""
+    label = document.spans[0].label if document.spans else None
+    fields = dict(document.meta[FORMAT_KEY])
+    return {"id": document.id, "line": document.meta.get("line"), "label": label or fields["tag"],
+            ANSWERS_KEY: list(document.meta[ANSWERS_KEY]), **fields}
+
+
+def _document_from_rows(first: Document, rows: list[dict[str, Any]], spans: list[Span]) -> Document:
+    """One document for ``rows`` (all on ``first``'s text): a single row keeps the one-row ``meta`` shape."""
+    line = rows[0]["line"]
+    if len(rows) == 1:
+        row = rows[0]
+        fields = {key: row[key] for key in ("tag", "instruction", "suffix", "answer_literal")}
+        meta: dict[str, Any] = {ANSWERS_KEY: list(row[ANSWERS_KEY]), FORMAT_KEY: fields, "line": line}
+        return Document(row["id"], first.text, spans, meta)
+    answers = [answer for row in rows for answer in row[ANSWERS_KEY]]
+    meta = {ANSWERS_KEY: answers, ROWS_KEY: rows, "line": line}
+    return Document(rows[0]["id"], first.text, spans, meta)
+
+
+def _merged_spans(text: str, spans_by_label: dict[str, list[Span]]) -> list[Span]:
+    """Per label, the maximal runs of the union of that label's spans (labels may overlap each other)."""
+    merged: list[Span] = []
+    for name, spans in spans_by_label.items():
+        merged.extend(mask_to_spans(spans_to_mask(spans, len(text)), name))
+    return merged
+
+
+def merge_rows(documents: Sequence[Document]) -> list[Document]:
+    """Join the one-row documents that share a text into one document each, in order of first appearance.
+
+    The merged document takes the id and line of its first row; its spans are, per label, the merged runs
+    of the rows' spans (so ``m-key`` and ``m-val`` spans stay apart and may overlap each other);
+    ``meta["answers"]`` lists every row's strings in row order and ``meta["jmedllm_rows"]`` keeps each row
+    (id, line, label, answers, tag, instruction, suffix, answer cell). A text asked only once keeps the
+    one-row shape, so writing it back reproduces its row.
+
+    >>> q = lambda tag, answers: Document(f"r{tag}", "薬Aを1錠", [], {
+    ...     ANSWERS_KEY: answers, FORMAT_KEY: {"tag": tag, "instruction": "", "suffix": "",
+    ...     "answer_literal": repr(answers)}, "line": 2})
+    >>> rows = [q("m-key", ["薬A"]), q("m-val", ["1錠"])]
+    >>> rows = [d.with_spans(strings_to_spans(d.text, d.meta[ANSWERS_KEY], d.meta[FORMAT_KEY]["tag"])[0])
+    ...         for d in rows]
+    >>> (doc,) = merge_rows(rows)
+    >>> doc.id, [(doc.span_text(s), s.label) for s in doc.spans], doc.meta[ANSWERS_KEY]
+    ('rm-key', [('薬A', 'm-key'), ('1錠', 'm-val')], ['薬A', '1錠'])
+    """
+    groups: dict[str, list[Document]] = {}
+    for document in documents:
+        groups.setdefault(document.text, []).append(document)
+    merged = []
+    for group in groups.values():
+        if len(group) == 1:
+            merged.append(group[0])
+            continue
+        spans_by_label: dict[str, list[Span]] = {}
+        for document in group:
+            for span in document.spans:
+                spans_by_label.setdefault(span.label, []).append(span)
+        rows = [_row_record(document) for document in group]
+        merged.append(_document_from_rows(group[0], rows, _merged_spans(group[0].text, spans_by_label)))
+    return merged
+
+
+def asked_labels(document: Document) -> frozenset[str] | None:
+    """The labels a JMED-LLM document was asked about (one per row), or ``None`` for other documents.
+
+    >>> asked_labels(Document("x", "発熱", [], {FORMAT_KEY: {"tag": "d"}}))
+    frozenset({'d'})
+    """
+    rows = document.meta.get(ROWS_KEY)
+    if rows is not None:
+        return frozenset(row["label"] for row in rows)
+    fields = document.meta.get(FORMAT_KEY)
+    if not isinstance(fields, Mapping) or "tag" not in fields:
+        return None
+    labels = {span.label for span in document.spans}
+    return frozenset(labels) if labels else frozenset({fields["tag"] or DEFAULT_TAG})
+
+
+def select_rows(documents: Sequence[Document], labels: frozenset[str], *,
+                source: str | None = None) -> list[Document]:
+    """Keep the JMED-LLM rows asked about one of ``labels`` (``*`` keeps all); other documents stay.
+
+    A file that asks several questions per text (``d``, ``m-key``, ``m-val``) holds one row per question,
+    and a row's answers list only its own tag's strings: a row of another tag is not a document without
+    concepts, so selecting spans alone would score it as false positives. A document of rows is dropped
+    when none of its rows was asked about a selected label; a merged document keeps the selected rows (and
+    their answers) only, and with one row left it is that row's document again (its id, line and answer
+    cell), exactly as reading without ``merge`` gives it.
+
+    Raises:
+        ConfigError: ``E156`` when the selection keeps no row of a file that has rows, naming the labels
+            the file asks about.
+    """
+    if "*" in labels:
+        return CheckedDocuments(documents) if already_checked(documents) else list(documents)
+    kept: list[Document] = []
+    asked_any: set[str] = set()
+    rows_kept = 0
+    for document in documents:
+        asked = asked_labels(document)
+        if asked is None:
+            kept.append(document)
+            continue
+        asked_any |= asked
+        if not asked & labels:
+            continue
+        rows_kept += 1
+        rows = document.meta.get(ROWS_KEY)
+        if rows is not None and not asked <= labels:
+            chosen = [row for row in rows if row["label"] in labels]
+            spans = [span for span in document.spans if span.label in labels]
+            document = _document_from_rows(document, chosen, spans)
+        kept.append(document)
+    if asked_any and not rows_kept:
+        raise ConfigError(
+            "E156",
+            f"the selection keeps no JMED-LLM row: the file asks about {', '.join(sorted(asked_any))}, "
+            f"the selector names {', '.join(sorted(labels))}",
+            Location(file=source),
+        )
+    return CheckedDocuments(kept) if already_checked(documents) else kept
 
 
 # --- writing ----------------------------------------------------------------------------------------------

@@ -43,7 +43,9 @@ class ModelConfig(BaseModel):
 
 
 class CorpusConfig(BaseModel):
-    """Where the corpus comes from: a path, its format (from the extension when omitted), a span selector."""
+    """Where the corpus comes from: a path, its format (from the extension when omitted), a span selector,
+    and the format's reader options (``options: {merge: true}`` for a JMED-LLM file, see
+    :func:`eccr.corpus.io.format_options`)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -51,6 +53,7 @@ class CorpusConfig(BaseModel):
     format: str | None = None
     select: str | None = None
     lenient: bool = False
+    options: dict[str, Any] = Field(default_factory=dict)
 
 
 class ExperimentConfig(BaseModel):
@@ -72,6 +75,9 @@ class ExperimentConfig(BaseModel):
         merge_validation: fit each fold's final model on training + validation documents (after any
             search). Off by default, so every model trains on the same 0.6 share as the paper; useful for
             models that neither early-stop nor tune (the CRF and the gazetteer).
+        extra_train: another corpus whose documents join every fold's training split, after removing
+            those that duplicate or share a sentence with the fold's test or validation documents
+            (:mod:`eccr.experiments.extra`); the counts go to each fold's ``fold.json``.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -86,6 +92,7 @@ class ExperimentConfig(BaseModel):
     p: list[float] = Field(default_factory=lambda: [1.0, 1.5, 2.0, 100.0], min_length=1)
     search: dict[str, list[Any]] = Field(default_factory=dict)
     merge_validation: bool = False
+    extra_train: CorpusConfig | None = None
 
     @field_validator("p")
     @classmethod

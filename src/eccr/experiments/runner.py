@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from eccr.corpus.types import Corpus, Document
 from eccr.errors import ConfigError, Location
-from eccr.experiments.config import ExperimentConfig
+from eccr.experiments.config import CorpusConfig, ExperimentConfig
 from eccr.experiments.folds import FOLDS_FILE, Fold, FoldPlan, make_folds, read_folds, split_validation
 
 if TYPE_CHECKING:
@@ -54,6 +54,8 @@ RUN_GOLD = "gold.jsonl"
 SUMMARY_MD = "summary.md"
 SUMMARY_CSV = "summary.csv"
 TRAINING_JSON = "training.json"
+#: A fold's sizes, options and timings; written last, so its presence marks the fold finished.
+FOLD_INFO = "fold.json"
 
 #: Distributions whose versions every run records (those not installed are left out).
 RECORDED_PACKAGES = (
@@ -88,16 +90,20 @@ def environment() -> dict[str, Any]:
 
 
 def load_corpus(config: ExperimentConfig) -> Corpus:
-    """Read ``config.corpus`` (path, format, selector, leniency)."""
+    """Read ``config.corpus`` (path, format, selector, leniency, reader options)."""
+    return read_corpus_config(config.corpus)
+
+
+def read_corpus_config(corpus: CorpusConfig, key: str = "corpus") -> Corpus:
+    """Read the corpus a :class:`~eccr.experiments.config.CorpusConfig` names (``key`` names it in errors)."""
     from eccr.corpus.io import read_corpus
 
-    if config.corpus.path is None:
+    if corpus.path is None:
         raise ConfigError(
-            "E045", "invalid config key 'corpus.path': no corpus given (pass CORPUS or set corpus.path)"
+            "E045", f"invalid config key '{key}.path': no corpus given (pass CORPUS or set {key}.path)"
         )
-    return read_corpus(
-        config.corpus.path, config.corpus.format, select=config.corpus.select, lenient=config.corpus.lenient
-    )
+    return read_corpus(corpus.path, corpus.format, select=corpus.select, lenient=corpus.lenient,
+                       **corpus.options)
 
 
 def warn_if_no_spans(corpus: Corpus, what: str) -> None:
@@ -177,9 +183,11 @@ class FoldResult:
     wall_s: float
     report: ScoreReport
     predictions: Corpus
+    extra_train: Mapping[str, Any] | None = None
 
     def info(self) -> dict[str, Any]:
-        return {
+        """``fold.json``: sizes, options, timings and, with ``extra_train``, what the extra corpus added."""
+        info = {
             "fold": self.index,
             "n_train": self.n_train,
             "n_validation": self.n_validation,
@@ -189,6 +197,9 @@ class FoldResult:
             "wall_s": round(self.wall_s, 3),
             "options": dict(self.options),
         }
+        if self.extra_train is not None:
+            info["extra_train"] = dict(self.extra_train)
+        return info
 
 
 @dataclass(frozen=True)
@@ -241,6 +252,10 @@ class CVResult:
             f"- corpus: `{info['corpus']}`" + (f", selection `{info['select']}`" if info["select"] else ""),
             f"- {info['documents']} documents, {info['folds']} folds, seed {info['seed']}; "
             f"started {info['started_at']}, wall time {info['wall_s']:.1f} s",
+            *([f"- extra training documents from `{extra.path}`"
+               + (f", selection `{extra.select}`" if extra.select else "")
+               + ", minus those overlapping each fold's test or validation documents"]
+              if (extra := self.config.extra_train) is not None else []),
             f"- eccr {info['environment']['packages'].get('eccr')}, Python {info['environment']['python']}",
             "",
             self.summary.to_markdown(),
@@ -255,6 +270,8 @@ class CVResult:
                 "train": f.n_train,
                 "validation": f.n_validation,
                 "test": f.n_test,
+                **({"extra used": f.extra_train["used"], "extra removed": f.extra_train["removed"]}
+                   if f.extra_train is not None else {}),
                 **{f"wsm F1 p={format_p(p)}": f.report.wsm[p].f1 for p in f.report.p_values},
                 "fit s": f"{f.fit_s:.1f}",
                 "predict s": f"{f.predict_s:.1f}",
@@ -370,8 +387,16 @@ def run_fold(
     config: ExperimentConfig,
     fold_dir: Path | None,
     progress: _Progress | None = None,
+    *,
+    extra: Corpus | None = None,
 ) -> FoldResult:
-    """Fit on the fold's training split (validation passed along), predict and score its test split."""
+    """Fit on the fold's training split (validation passed along), predict and score its test split.
+
+    ``extra`` (the corpus of ``config.extra_train``, read once by the caller) joins the training split after
+    the documents that overlap the fold's test or validation documents are removed
+    (:func:`eccr.experiments.extra.add_extra_training`). ``fold.json`` is written last: its presence marks
+    the fold finished (``eccr experiment run`` skips such folds when it resumes).
+    """
     from eccr.experiments.search import grid_search
     from eccr.metrics import score
     from eccr.models.base import create_model
@@ -380,6 +405,12 @@ def run_fold(
     if fold_dir is not None:
         fold_dir.mkdir(parents=True, exist_ok=True)  # exists before fit, for checkpoints and logs
     train, validation, test = (corpus.subset(ids) for ids in (fold.train, fold.validation, fold.test))
+    extra_info = None
+    if extra is not None:
+        from eccr.experiments.extra import add_extra_training
+
+        train, added = add_extra_training(train, extra, held_out=(test, validation))
+        extra_info = added.to_dict()
     options: dict[str, Any] = dict(config.model.options)
     if config.search:
 
@@ -420,6 +451,7 @@ def run_fold(
         time.perf_counter() - started,
         report,
         predictions,
+        extra_info,
     )
     if fold_dir is not None:
         from eccr.corpus.io import write_corpus
@@ -427,11 +459,36 @@ def run_fold(
         write_corpus(predictions, fold_dir / RUN_PREDICTIONS, "jsonl")
         write_corpus(test, fold_dir / RUN_GOLD, "jsonl")
         _write_json(fold_dir / "scores.json", report.to_dict())
-        _write_json(fold_dir / "fold.json", result_fold.info())
         model.write_diagnostics(fold_dir)
         if config.save_models:
             model.save(fold_dir / "model")
+        _write_json(fold_dir / FOLD_INFO, result_fold.info())
     return result_fold
+
+
+def fold_finished(fold_dir: Path) -> bool:
+    """Whether :func:`run_fold` finished writing ``fold_dir`` (its ``fold.json``, written last, exists)."""
+    return (fold_dir / FOLD_INFO).is_file()
+
+
+def load_fold_result(fold_dir: Path, config: ExperimentConfig) -> FoldResult:
+    """The :class:`FoldResult` of a finished fold directory, rescored from its stored predictions and gold.
+
+    Scoring the stored files (not reading ``scores.json`` back) keeps the numbers those of
+    :func:`eccr.metrics.score` on exactly the predictions a report would read.
+    """
+    from eccr.corpus.io import read_corpus
+    from eccr.metrics import score
+
+    info = json.loads((fold_dir / FOLD_INFO).read_text(encoding="utf-8"))
+    predictions = read_corpus(fold_dir / RUN_PREDICTIONS, "jsonl")
+    gold = read_corpus(fold_dir / RUN_GOLD, "jsonl")
+    report = score(gold, predictions, p=tuple(config.p), by_length=True)
+    return FoldResult(
+        int(info["fold"]), int(info["n_train"]), int(info["n_validation"]), int(info["n_test"]),
+        info.get("options", {}), float(info["fit_s"]), float(info["predict_s"]), float(info["wall_s"]),
+        report, predictions, info.get("extra_train"),
+    )
 
 
 def cross_validate(
@@ -463,7 +520,6 @@ def cross_validate(
         print(result.summary.to_markdown())
     """
     from eccr.experiments.config import resolve_config
-    from eccr.metrics import score, summarize_folds
 
     config = _with_corpus_source(config if config is not None else resolve_config({}), corpus)
     warn_if_no_spans(corpus, "cross-validating")
@@ -480,26 +536,47 @@ def cross_validate(
         out.mkdir(parents=True, exist_ok=True)
         config.write(out)
         plan.write(out / FOLDS_FILE)
+    extra = read_corpus_config(config.extra_train, "extra_train") if config.extra_train else None
     bar = _Progress(progress, plan.k, console, f"cv {config.model.spec}")
     results = []
     with bar.running():
         for fold in plan.folds:
-            results.append(run_fold(corpus, fold, config, out / f"fold-{fold.index}" if out else None, bar))
+            fold_dir = out / f"fold-{fold.index}" if out else None
+            results.append(run_fold(corpus, fold, config, fold_dir, bar, extra=extra))
             bar.advance()
+    return finish_cv(corpus, config, plan, results, started_at=started_at,
+                     wall_s=time.perf_counter() - started, out_dir=out)
+
+
+def finish_cv(
+    corpus: Corpus,
+    config: ExperimentConfig,
+    plan: FoldPlan,
+    results: Sequence[FoldResult],
+    *,
+    started_at: str,
+    wall_s: float,
+    out_dir: Path | None,
+) -> CVResult:
+    """Pool the folds' test predictions, summarise the folds and write the run-level files of ``out_dir``.
+
+    The run-level files are ``predictions.jsonl`` and ``gold.jsonl`` (every document, predicted by the fold
+    that held it out, in fold order) and ``summary.json``/``.md``/``.csv``.
+    """
+    from eccr.metrics import score, summarize_folds
+
     gold = Corpus((d for f in plan.folds for d in corpus.subset(f.test)), source=corpus.source)
     predicted = Corpus((d for r in results for d in r.predictions), source=corpus.source)
     pooled = score(gold, predicted, p=tuple(config.p), by_length=True)
     summary = summarize_folds([r.report for r in results], pooled)
-    result = CVResult(
-        config, plan, tuple(results), pooled, summary, time.perf_counter() - started, started_at, out
-    )
-    if out is not None:
+    result = CVResult(config, plan, tuple(results), pooled, summary, wall_s, started_at, out_dir)
+    if out_dir is not None:
         from eccr.corpus.io import write_corpus
 
         # the whole corpus, each document predicted by the fold that held it out (eccr compare reads these)
-        write_corpus(predicted, out / RUN_PREDICTIONS, "jsonl")
-        write_corpus(gold, out / RUN_GOLD, "jsonl")
-        result.write(out)
+        write_corpus(predicted, out_dir / RUN_PREDICTIONS, "jsonl")
+        write_corpus(gold, out_dir / RUN_GOLD, "jsonl")
+        result.write(out_dir)
     return result
 
 

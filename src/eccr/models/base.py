@@ -9,6 +9,8 @@ Model specs (``--model`` on the command line):
 * ``crf`` / ``dict`` — classical baselines;
 * ``hf:<hub-id-or-local-path>`` — token classification with any HF encoder or decoder;
 * ``it:<hub-id-or-local-path>`` — instruction tuning of a causal LM (:mod:`eccr.models.instruction`).
+* ``scratch:<architecture>`` — the same on a randomly initialised model whose tokenizer is trained on the
+  training documents (:mod:`eccr.models.scratch`; nothing downloaded).
 
 A saved model is a directory holding ``eccr-model.json`` (``{"kind": ..., "options": {...}, "labels": [...],
 "eccr_version": ..., "manifest": {...}}``) and whatever weights the kind needs (safetensors for neural
@@ -198,7 +200,13 @@ def _builtin_registrations() -> None:
 
         return OnnxTokenClassificationModel
 
-    for kind, loader in (("crf", crf), ("dict", gazetteer), ("hf", hf), ("it", it), ("onnx", onnx)):
+    def scratch() -> type[ConceptModel]:
+        from eccr.models.scratch import ScratchModel
+
+        return ScratchModel
+
+    for kind, loader in (("crf", crf), ("dict", gazetteer), ("hf", hf), ("it", it), ("scratch", scratch),
+                         ("onnx", onnx)):
         _REGISTRY.setdefault(kind, loader)
 
 

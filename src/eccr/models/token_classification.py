@@ -156,7 +156,7 @@ class TokenClassificationModel(ConceptModel):
     def __init__(self, spec: ModelSpec, options: dict[str, Any] | None = None) -> None:
         if not spec.name_or_path:
             raise ConfigError("E044", "hf models need a hub id or a local path: --model hf:<id-or-path>")
-        self.opts: Any = parse_options(self.Options, options)  # a subclass may extend the options
+        self.opts = parse_options(type(self).Options, options)
         super().__init__(spec, self.opts.model_dump(mode="json"))
         self.scheme: LabelScheme | None = None
         self.model: Any = None
@@ -171,6 +171,10 @@ class TokenClassificationModel(ConceptModel):
         self.tokenizer_record: dict[str, Any] = {}
 
     # --- building ------------------------------------------------------------------------------------
+    def _source(self) -> str:
+        """Where the tokenizer and config to train from are: the spec's hub id or path."""
+        return str(self.spec.name_or_path)
+
     def _load_tokenizer(self, source: str | Path, config: Any, texts: Sequence[Document] = ()) -> None:
         """Recipe and checked tokenizer (:func:`eccr.models.hf_common.load_recipe_tokenizer`)."""
         from eccr.models.hf_common import load_recipe_tokenizer
@@ -188,7 +192,7 @@ class TokenClassificationModel(ConceptModel):
         from eccr.models import decoders, hf_common
         from eccr.paths import local_or_hub_id
 
-        source = local_or_hub_id(str(self.spec.name_or_path), "model")  # never a missing path to the Hub
+        source = local_or_hub_id(self._source(), "model")  # never a missing path to the Hub
         opts = self.opts
         config = hf_common.load_config(
             source, opts, num_labels=len(scheme.labels), id2label=scheme.id2label, label2id=scheme.label2id

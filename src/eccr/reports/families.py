@@ -11,6 +11,8 @@ config:
   gives the family *transformer (encoder/decoder unknown)*, shown under "Other models".
 * ``it:<id-or-path>`` — instruction tuning, a decoder (the paper's setting; an encoder config, should one
   appear, makes it an encoder).
+* ``scratch:<architecture>`` — token classification trained from scratch: a decoder or an encoder as the
+  architecture is (:data:`eccr.models.scratch.DECODER_ARCHITECTURES`).
 * ``crf``, ``dict``, ``spacy:…`` — classical baselines (character CRF, gazetteer, spaCy pipelines).
 * ``ensemble:…`` — ensembles of other models.
 * anything else — "Other models".
@@ -21,6 +23,8 @@ config:
 'Decoder models — instruction tuning'
 >>> model_family("something-new").title
 'Other models'
+>>> model_family("scratch:deberta-v2").title, model_family("scratch:llama").title
+('Encoder models — token classification', 'Decoder models — token classification')
 """
 
 from __future__ import annotations
@@ -106,6 +110,10 @@ def model_family(spec: str, run_dir: str | Path | None = None) -> Family:
         return CLASSICAL_FAMILY
     if kind == "ensemble":
         return ENSEMBLE_FAMILY
+    if kind == "scratch" and rest.strip():
+        from eccr.models.scratch import DECODER_ARCHITECTURES
+
+        return DECODER_TC if rest.strip().replace("-", "_") in DECODER_ARCHITECTURES else ENCODER_TC
     if kind not in ("hf", "it") or not rest.strip():
         return OTHER_FAMILY
     directory = Path(run_dir) if run_dir is not None else None
