@@ -374,3 +374,86 @@ def tiny_causal_lm_dir(bpe_decoder_tokenizer_dir, unigram_decoder_tokenizer_dir,
         return cache[key]
 
     return make
+
+
+# --- deployment fixtures (owned by inference/, serve/) ----------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sample_hf_model(tiny_model_dir, sample_gold, tmp_path_factory) -> Path:
+    """A tiny DeBERTa-v2 ``hf`` model directory trained for three epochs on 30 sample documents."""
+    from eccr.models.base import create_model
+
+    options = {"init": "from_config", "epochs": 3, "batch_size": 4, "learning_rate": 5e-3, "warmup": 0.0,
+               "progress": False, "window": 32, "step": 15}  # a small window: sample texts span windows
+    model = create_model(f"hf:{tiny_model_dir('deberta-v2')}", options)
+    model.fit(sample_gold[:30], run_dir=tmp_path_factory.mktemp("hf-run"))
+    return model.save(tmp_path_factory.mktemp("sample-hf") / "model")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """``eccr serve`` as a real uvicorn process on 127.0.0.1 (a free port); always stopped by the fixture."""
+
+    def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
+        import subprocess
+        import sys
+        import tempfile
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = [sys.executable, "-m", "eccr", "serve", *args, "--host", "127.0.0.1",
+                   "--port", str(self.port)]
+        # the log goes to a file: a pipe nobody reads would fill up and stall the server
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by stop()
+        self.process = subprocess.Popen(command, env={**os.environ, **(env or {})}, stdout=self.log,
+                                        stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout: float = 60.0) -> LiveServer:
+        import time
+
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                self.log.seek(0)
+                raise RuntimeError(f"eccr serve exited: {self.log.read().decode(errors='replace')}")
+            try:
+                if httpx.get(self.url + "/health", timeout=1.0).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"eccr serve did not answer on {self.url} within {timeout} s")
+
+    def stop(self) -> None:
+        import subprocess
+
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def live_crf_server(sample_crf):
+    """A real ``eccr serve`` of the sample CRF (no key) for the HTTP, load and page tests."""
+    pytest.importorskip("uvicorn", reason="the serve extra is not installed")
+    server = LiveServer(["--model", str(sample_crf[1]), "--max-body-bytes", "20000", "--max-texts", "8"])
+    try:
+        yield server.wait_ready()
+    finally:
+        server.stop()

@@ -22,6 +22,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("train", "eccr.cli.train"),
     ("cv", "eccr.cli.cv"),
     ("predict", "eccr.cli.predict"),
+    ("serve", "eccr.cli.serve"),
+    ("export-onnx", "eccr.cli.export_onnx"),
     ("diagnose-tokenizer", "eccr.cli.diagnose_tokenizer"),
     ("experiment", "eccr.cli.experiment"),
     ("view", "eccr.cli.view"),

@@ -197,6 +197,11 @@ def _builtin_registrations() -> None:
 
         return InstructionModel
 
+    def onnx() -> type[ConceptModel]:
+        from eccr.models.onnx import OnnxTokenClassificationModel
+
+        return OnnxTokenClassificationModel
+
     def scratch() -> type[ConceptModel]:
         from eccr.models.scratch import ScratchModel
 
@@ -220,6 +225,7 @@ def _builtin_registrations() -> None:
         ("scratch", scratch),
         ("spacy", spacy),
         ("ensemble", ensemble),
+        ("onnx", onnx),
     )
     for kind, loader in builtin:
         _REGISTRY.setdefault(kind, loader)

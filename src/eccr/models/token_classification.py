@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -333,11 +334,9 @@ class TokenClassificationModel(ConceptModel):
     def window_scores(self, encoded: Sequence[EncodedDocument]) -> list[list[np.ndarray]]:
         """Model logits (``(positions, labels)``, float32) for every window of every encoded document.
 
-        Windows are batched by length (padded on the tokenizer's side) and run under ``torch.no_grad``;
+        Windows are batched by length (padded on the tokenizer's side) and scored by :meth:`batch_logits`;
         padding rows are cut off again by the attention mask, so each array has exactly the window's length.
         """
-        import torch
-
         from eccr.models import hf_common
 
         self._require_trained()
@@ -345,31 +344,72 @@ class TokenClassificationModel(ConceptModel):
         order = sorted(range(len(flat)), key=lambda j: len(flat[j][2].input_ids))
         out: list[list[np.ndarray | None]] = [[None] * len(enc.windows) for enc in encoded]
         collate = self._collator()
-        model = self.model
-        device = next(model.parameters()).device
         size = max(1, self.opts.batch_size * 2)
         batches = [order[b : b + size] for b in range(0, len(order), size)]
         progress = hf_common.progress(batches, "predicting", enabled=self.opts.progress and len(batches) > 20)
-        was_training = model.training
-        model.eval()
+        with self.inference_mode():
+            for batch in progress:
+                inputs = collate(
+                    [
+                        {"input_ids": flat[j][2].input_ids, "attention_mask": flat[j][2].attention_mask}
+                        for j in batch
+                    ]
+                )
+                real = inputs["attention_mask"].bool().numpy()  # padding may be on either side
+                logits = self.batch_logits(inputs)
+                for row, j in enumerate(batch):
+                    i, k, _ = flat[j]
+                    out[i][k] = logits[row][real[row]]
+        return [[a for a in row if a is not None] for row in out]
+
+    @contextmanager
+    def inference_mode(self) -> Iterator[None]:
+        """Evaluation mode without autograd for the duration of a prediction (training mode restored).
+
+        ``no_grad`` rather than ``inference_mode``: validation runs inside training, and tensors a model
+        caches (relative positions) must stay usable by the next backward pass.
+        """
+        import torch
+
+        was_training = self.model.training
+        self.model.eval()
         try:
             with torch.no_grad():
-                for batch in progress:
-                    inputs = collate(
-                        [
-                            {"input_ids": flat[j][2].input_ids, "attention_mask": flat[j][2].attention_mask}
-                            for j in batch
-                        ]
-                    )
-                    real = inputs["attention_mask"].bool().numpy()  # padding may be on either side
-                    inputs = {k: v.to(device) for k, v in inputs.items()}
-                    logits = model(**inputs).logits.float().cpu().numpy()
-                    for row, j in enumerate(batch):
-                        i, k, _ = flat[j]
-                        out[i][k] = logits[row][real[row]]
+                yield
         finally:
-            model.train(was_training)
-        return [[a for a in row if a is not None] for row in out]
+            self.model.train(was_training)
+
+    def batch_logits(self, inputs: dict[str, Any]) -> np.ndarray:
+        """Logits (float32 ``(batch, positions, labels)``) for one padded batch of windows (CPU tensors).
+
+        The one place a forward pass runs at inference; another runtime (ONNX) overrides it.
+        """
+        device = next(self.model.parameters()).device
+        inputs = {k: v.to(device) for k, v in inputs.items()}
+        return self.model(**inputs).logits.float().cpu().numpy()
+
+    def runtime(self) -> tuple[str, dict[str, str]]:
+        """What runs the forward pass, and the versions that matter for reproducing its output."""
+        import torch
+        import transformers
+
+        return "torch", {"torch": torch.__version__, "transformers": transformers.__version__}
+
+    def device(self) -> str:
+        self._require_trained()
+        return str(next(self.model.parameters()).device)
+
+    def to_device(self, device: str) -> None:
+        """Move the weights to ``device`` (``auto``: CUDA when available, else the CPU)."""
+        import torch
+
+        self._require_trained()
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        try:
+            self.model.to(torch.device(device))
+        except (RuntimeError, AssertionError) as err:
+            raise ConfigError("E160", f"cannot run the model on device {device!r}: {err}") from None
 
     def _collator(self) -> Any:
         from eccr.training.collator import WindowCollator
