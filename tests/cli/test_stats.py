@@ -52,3 +52,15 @@ def test_lenient_report_goes_to_the_file_or_to_stderr(tmp_path):
     assert [(p["code"], p["line"], p["doc_id"]) for p in problems["problems"]] == [("E030", 2, "bad-0002")]
     printed = runner.invoke(app, ["stats", str(source), "--lenient", "--format", "json"])
     assert printed.exit_code == 0 and '"E030"' in printed.stderr
+
+
+def test_csv_quotes_a_label_with_a_comma(tmp_path):
+    import csv
+    import io
+
+    path = tmp_path / "c.jsonl"
+    write_corpus([Document("a", "発熱と咳嗽", [Span(0, 2, 'd,"x"'), Span(3, 5, "a")])], path)
+    text = render_stats(read_corpus(path).stats(), OutputFormat.csv)
+    rows = list(csv.reader(io.StringIO(text)))
+    assert all(len(row) == 2 for row in rows)
+    assert ['label:d,"x"', "1"] in rows

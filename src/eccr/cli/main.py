@@ -25,6 +25,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("serve", "eccr.cli.serve"),
     ("export-onnx", "eccr.cli.export_onnx"),
     ("diagnose-tokenizer", "eccr.cli.diagnose_tokenizer"),
+    ("pretrain-tokenizer", "eccr.cli.pretrain_tokenizer"),
+    ("pretrain", "eccr.cli.pretrain"),
     ("experiment", "eccr.cli.experiment"),
     ("view", "eccr.cli.view"),
     ("demo", "eccr.cli.demo"),

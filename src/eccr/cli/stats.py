@@ -6,6 +6,7 @@ A shell over :meth:`eccr.corpus.Corpus.stats`. ``--format json`` prints exactly 
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from pathlib import Path
@@ -31,7 +32,12 @@ def render_stats(stats: object, fmt: OutputFormat, title: str = "") -> str:
         rows = [(key, data[key]) for key in ("documents", "characters", "spans")]
         rows += [(f"label:{k}", v) for k, v in data["labels"].items()]
         rows += [(f"length:{k}", v) for k, v in data["length_bins"].items()]
-        return "key,value\n" + "".join(f"{k},{v}\n" for k, v in rows)
+        # csv quotes a label holding a comma or a quote ("d,x" stays one field); "\n" line ends on every OS
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(("key", "value"))
+        writer.writerows(rows)
+        return buffer.getvalue()
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text

@@ -218,6 +218,8 @@ class CVResult:
     wall_s: float
     started_at: str
     out_dir: Path | None
+    #: what the model was pretrained on and which test documents were in it (:mod:`eccr.experiments.leakage`)
+    pretraining: dict[str, Any] | None = None
 
     def run_info(self) -> dict[str, Any]:
         return {
@@ -239,6 +241,8 @@ class CVResult:
         data = dict(self.summary.to_dict())
         data["fold_results"] = [{**f.info(), **f.report.scores_dict(strata=False)} for f in self.folds]
         data["run"] = self.run_info()
+        if self.pretraining is not None:
+            data["pretraining"] = self.pretraining
         return data
 
     def rows(self) -> list[dict[str, Any]]:
@@ -260,6 +264,7 @@ class CVResult:
                + (f", selection `{extra.select}`" if extra.select else "")
                + ", minus those overlapping each fold's test or validation documents"]
               if (extra := self.config.extra_train) is not None else []),
+            *([_pretraining_line(self.pretraining)] if self.pretraining is not None else []),
             f"- eccr {info['environment']['packages'].get('eccr')}, Python {info['environment']['python']}",
             "",
             self.summary.to_markdown(),
@@ -307,6 +312,19 @@ class CVResult:
 
         write_text_output(directory / SUMMARY_MD, self.to_markdown())
         write_csv(directory / SUMMARY_CSV, self.rows())
+
+
+def _pretraining_record(config: ExperimentConfig, corpus: Corpus, plan: FoldPlan) -> dict[str, Any] | None:
+    """The summary's ``pretraining`` entry (None unless the model directory has a pretraining record)."""
+    from eccr.experiments.leakage import pretraining_record
+
+    return pretraining_record(config.model.spec, corpus, plan)
+
+
+def _pretraining_line(record: dict[str, Any]) -> str:
+    from eccr.experiments.leakage import pretraining_line
+
+    return pretraining_line(record)
 
 
 def uses_validation(spec: str) -> bool:
@@ -573,7 +591,8 @@ def finish_cv(
     predicted = Corpus((d for r in results for d in r.predictions), source=corpus.source)
     pooled = score(gold, predicted, p=tuple(config.p), by_length=True)
     summary = summarize_folds([r.report for r in results], pooled)
-    result = CVResult(config, plan, tuple(results), pooled, summary, wall_s, started_at, out_dir)
+    result = CVResult(config, plan, tuple(results), pooled, summary, wall_s, started_at, out_dir,
+                      _pretraining_record(config, corpus, plan))
     if out_dir is not None:
         from eccr.corpus.io import write_corpus
 

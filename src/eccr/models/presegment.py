@@ -58,11 +58,15 @@ def word_spans(text: str, words: list[str]) -> list[tuple[int, int]]:
 
     >>> word_spans("胸水 貯留を", ["胸水", "貯留", "を"])
     [(0, 2), (3, 5), (5, 6)]
+    >>> word_spans("胸水\\n\\u3000貯留", ["胸水", "\\u3000", "貯留"])
+    [(0, 2), (3, 4), (4, 6)]
     """
     spans = []
     cursor = 0
     for word in words:
-        while cursor < len(text) and text[cursor].isspace() and not word[:1].isspace():
+        # skip the whitespace the segmenter dropped; MeCab keeps some (an ideographic space after a newline
+        # comes back as a word of its own), so stop where the word itself starts
+        while cursor < len(text) and text[cursor].isspace() and not text.startswith(word, cursor):
             cursor += 1
         if not text.startswith(word, cursor):
             raise ModelError(

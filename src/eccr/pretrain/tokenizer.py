@@ -10,7 +10,17 @@ full-width Japanese — checked by :func:`eccr.align.check_tokenizer` in the tes
 * :func:`train_char_tokenizer` — one token per non-space character of the original text (no normaliser),
   optionally whitespace characters too; characters not seen in training become the unknown token.
 
+* :func:`train_bpe_tokenizer` — SentencePiece-style BPE (NFKC, ``▁`` Metaspace, optional byte fallback),
+  the model of SentencePiece's ``--model_type=bpe`` (Llama's tokenizer is one).
+
 :func:`train_byte_level_bpe_tokenizer` trains a GPT-2/GPT-NeoX style byte-level BPE for comparison.
+
+**Character coverage** (``character_coverage``, as SentencePiece's ``--character_coverage``): the training
+text's characters (after the normaliser, whitespace not counted) are taken from the most frequent down until
+they cover that share of all character occurrences; the rarer ones stay out of the vocabulary and become
+byte pieces (byte fallback) or the unknown token. ``1.0`` (the default here) keeps every character;
+SentencePiece recommends ``0.9995`` for Japanese. To keep pieces from spanning a left-out character it is
+replaced by a space in the text the trainer sees (:func:`covered_alphabet`).
 
 ``role`` picks the special tokens: ``encoder`` → ``[CLS] … [SEP]`` with ``[PAD]``, ``[UNK]``, ``[MASK]``;
 ``decoder`` → ``<s> …`` (BOS only, Llama style) with ``</s>``, ``<pad>``, ``<unk>``.
@@ -94,6 +104,7 @@ def train_unigram_tokenizer(
     max_piece_length: int = 16,
     model_max_length: int = 512,
     show_progress: bool = False,
+    character_coverage: float = 1.0,
 ) -> Any:
     """Train a SentencePiece-style Unigram tokenizer.
 
@@ -106,6 +117,7 @@ def train_unigram_tokenizer(
         max_piece_length: longest piece in characters.
         model_max_length: recorded in the wrapper (the window size models use by default).
         show_progress: the ``tokenizers`` progress bar.
+        character_coverage: share of character occurrences the vocabulary must cover (module docstring).
     """
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
@@ -125,7 +137,7 @@ def train_unigram_tokenizer(
         max_piece_length=max_piece_length,
         show_progress=show_progress,
     )
-    texts = list(_non_empty(texts))
+    texts = _covered_texts(list(_non_empty(texts)), character_coverage)
     try:
         backend.train_from_iterator(texts, trainer)
     except Exception as err:  # the tokenizers trainer raises a bare Exception
@@ -140,6 +152,101 @@ def train_unigram_tokenizer(
     if byte_fallback:
         backend = _with_byte_pieces(backend)
     return wrap_tokenizer(backend, role, model_max_length=model_max_length)
+
+
+def train_bpe_tokenizer(
+    texts: Iterable[str],
+    *,
+    vocab_size: int = 8000,
+    byte_fallback: bool = True,
+    role: Role = "encoder",
+    character_coverage: float = 1.0,
+    model_max_length: int = 512,
+    show_progress: bool = False,
+) -> Any:
+    """Train a SentencePiece-style BPE tokenizer: NFKC, ``▁`` Metaspace, merges learnt by ``tokenizers``.
+
+    ``vocab_size`` counts everything: special tokens, the alphabet (characters kept by
+    ``character_coverage``), merges and, with ``byte_fallback``, the 256 byte pieces (added after training,
+    so a character outside the alphabet is spelt in UTF-8 bytes instead of the unknown token).
+
+    Raises:
+        ConfigError: ``E080`` when the alphabet and the special/byte pieces alone exceed ``vocab_size``.
+    """
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+    specials = [tok for _, tok in _specials(role)]
+    unk = dict(_specials(role))["unk_token"]
+    reserved = len(specials) + (len(BYTE_PIECES) if byte_fallback else 0)
+    texts = _covered_texts(list(_non_empty(texts)), character_coverage)
+    # Metaspace turns spaces into "▁", which is part of the alphabet too
+    alphabet = covered_alphabet(texts, 1.0) | ({"▁"} if any(" " in t for t in texts) else set())
+    if vocab_size < reserved + len(alphabet):
+        raise ConfigError(
+            "E080", f"vocab_size {vocab_size} is too small: a BPE vocabulary holds the {len(alphabet)} "
+            f"characters kept (character coverage {character_coverage}) plus {reserved} special/byte "
+            "pieces; raise --vocab-size or lower --character-coverage")
+    backend = Tokenizer(models.BPE(unk_token=unk, byte_fallback=byte_fallback))
+    backend.normalizer = normalizers.NFKC()
+    backend.pre_tokenizer = pre_tokenizers.Metaspace()
+    backend.decoder = decoders.Sequence([decoders.ByteFallback(), decoders.Metaspace()])
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size - (len(BYTE_PIECES) if byte_fallback else 0), special_tokens=specials,
+        show_progress=show_progress, initial_alphabet=sorted(alphabet),
+    )
+    backend.train_from_iterator(texts, trainer)
+    if byte_fallback:
+        data = json.loads(backend.to_str())
+        vocab = data["model"]["vocab"]
+        for piece in BYTE_PIECES:
+            vocab.setdefault(piece, len(vocab))
+        backend = Tokenizer.from_str(json.dumps(data))
+    return wrap_tokenizer(backend, role, model_max_length=model_max_length)
+
+
+def covered_alphabet(texts: Iterable[str], coverage: float, *, normalize: bool = True) -> set[str]:
+    """The characters a vocabulary keeps at ``coverage`` (SentencePiece's rule).
+
+    Characters (NFKC-normalised unless ``normalize`` is off; whitespace not counted) are taken from the
+    most frequent down (ties by code point) while the ones taken cover less than ``coverage`` of all
+    character occurrences.
+
+    >>> sorted(covered_alphabet(["aaaaaaaab c"], 0.9))
+    ['a', 'b']
+    >>> sorted(covered_alphabet(["aaaaaaaab c"], 1.0))
+    ['a', 'b', 'c']
+
+    Raises:
+        ConfigError: ``E080`` when ``coverage`` is not in (0, 1].
+    """
+    from collections import Counter
+
+    if not 0.0 < coverage <= 1.0:
+        raise ConfigError("E080", f"character coverage {coverage} must be in (0, 1]")
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(unicodedata.normalize("NFKC", text) if normalize else text)
+    for space in [ch for ch in counts if ch.isspace()]:
+        del counts[space]
+    total = sum(counts.values())
+    kept: set[str] = set()
+    accumulated = 0
+    for ch, n in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        if coverage < 1.0 and accumulated >= coverage * total:
+            break
+        kept.add(ch)
+        accumulated += n
+    return kept
+
+
+def _covered_texts(texts: list[str], coverage: float) -> list[str]:
+    """The NFKC texts with characters outside the covered alphabet replaced by a space (none at 1.0)."""
+    if coverage >= 1.0:
+        covered_alphabet([], coverage)  # validates the value
+        return texts
+    kept = covered_alphabet(texts, coverage)
+    normalized = (unicodedata.normalize("NFKC", t) for t in texts)
+    return ["".join(ch if ch in kept or ch.isspace() else " " for ch in t) for t in normalized]
 
 
 def train_byte_level_bpe_tokenizer(
@@ -197,25 +304,29 @@ def train_char_tokenizer(
     min_frequency: int = 1,
     keep_whitespace: bool = False,
     model_max_length: int = 512,
+    character_coverage: float = 1.0,
 ) -> Any:
     """Train a character-level tokenizer: one token per character of the original text (no normaliser).
 
     By default whitespace separates tokens and is not itself a token (the usual character BERT). With
     ``keep_whitespace`` every whitespace character (space, U+3000, newline…) is a token too, so a model
     sees the layout and IO labels can keep two concepts separated by a space apart. Characters seen fewer
-    than ``min_frequency`` times in ``texts`` become the unknown token.
+    than ``min_frequency`` times in ``texts``, or left out by ``character_coverage`` (counted on the original
+    characters, whitespace excluded), become the unknown token.
     """
     from collections import Counter
 
     from tokenizers import Regex, Tokenizer, models, pre_tokenizers
 
     counts: Counter[str] = Counter()
-    for text in _non_empty(texts):
+    texts = list(_non_empty(texts))
+    for text in texts:
         counts.update(ch for ch in text if keep_whitespace or not ch.isspace())
+    covered = covered_alphabet(texts, character_coverage, normalize=False)
     specials = [tok for _, tok in _specials(role)]
     vocab = {tok: i for i, tok in enumerate(specials)}
     for ch, n in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
-        if n >= min_frequency and ch not in vocab:
+        if n >= min_frequency and (ch in covered or ch.isspace()) and ch not in vocab:
             vocab[ch] = len(vocab)
     backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token=dict(_specials(role))["unk_token"]))
     each_char = pre_tokenizers.Split(Regex(r"[\s\S]"), behavior="isolated")
