@@ -160,8 +160,10 @@ def part_runtimes(args, corpus, work: Path) -> None:
     for arch, label in (("deberta-v2", "DeBERTa-v2-base"), ("roberta", "RoBERTa-base")):
         model_dir = random_model(arch, tok_dir, corpus, work)
         exported = export_both(model_dir, work / f"{arch}-onnx", check)
-        torch_x = Extractor.load(model_dir, device="cpu")
-        onnx32, onnx8 = (Extractor.load(exported[q][0].directory) for q in ("none", "int8"))
+        # eccr's forward passes take as many windows as plain HF takes texts: like for like
+        torch_x = Extractor.load(model_dir, device="cpu", forward_batch_size=args.batch_size)
+        onnx32, onnx8 = (Extractor.load(exported[q][0].directory, forward_batch_size=args.batch_size)
+                         for q in ("none", "int8"))
         variants = {
             "plain HF fp32": plain_hf(model_dir, texts, args.batch_size),
             "eccr PyTorch fp32": lambda x=torch_x: x.extract_many(texts, batch_size=args.batch_size),

@@ -72,3 +72,19 @@ def test_cv_summary_records_pretraining(sample_gold, tiny_model_dir, tmp_path, e
     assert summary["pretraining"]["sources"][0]["path"].endswith("notes.txt")
     markdown = (tmp_path / "run" / "summary.md").read_text(encoding="utf-8")
     assert "test documents found in the pretraining text: 1" in markdown
+
+
+def test_cv_warns_before_the_first_fold_trains(sample_gold, tiny_model_dir, tmp_path, monkeypatch):
+    from eccr.experiments import runner
+    from eccr.experiments.config import resolve_config
+
+    model = _pretrained_copy(tiny_model_dir("deberta-v2"), tmp_path, [sample_gold[0].text.replace("\n", " ")])
+
+    def no_training(*args, **kwargs):
+        raise RuntimeError("a fold started")
+
+    monkeypatch.setattr(runner, "run_fold", no_training)
+    config = resolve_config({"model": {"spec": f"hf:{model}"}, "folds": 2})
+    with pytest.warns(EccrWarning, match=r"\[E126\]"), pytest.raises(RuntimeError, match="a fold started"):
+        runner.cross_validate(sample_gold.subset([d.id for d in list(sample_gold)[:12]]), config,
+                              progress=False)

@@ -52,6 +52,28 @@ def test_hf_long_text_goes_through_windows_and_offsets_index_the_text(sample_hf_
     assert extractor.info.runtime == "torch" and extractor.info.device == "cpu"
 
 
+def test_forward_batch_size_changes_the_batches_not_the_spans(sample_hf_model, sample_gold):
+    texts = [d.text for d in sample_gold[30:]]
+    default = Extractor.load(sample_hf_model)
+    expected = default.extract_many(texts)
+    for size in (1, 64):
+        extractor = Extractor.load(sample_hf_model, forward_batch_size=size)
+        calls: list[int] = []
+        forward = extractor.model.batch_logits
+
+        def counted(inputs, forward=forward, calls=calls):
+            calls.append(len(inputs["input_ids"]))
+            return forward(inputs)
+
+        extractor.model.batch_logits = counted
+        spans = extractor.extract_many(texts)
+        assert max(calls) <= size and (size == 1 or max(calls) > 2 * default.model.opts.batch_size)
+        assert [[(s.start, s.end, s.label) for s in row] for row in spans] == [
+            [(s.start, s.end, s.label) for s in row] for row in expected]
+    with pytest.raises(ConfigError, match="E161"):
+        Extractor.load(sample_hf_model, forward_batch_size=0)
+
+
 def test_empty_text_and_spans_on_input_documents(sample_crf):
     extractor = Extractor.load(sample_crf[1])
     assert extractor.extract("") == []

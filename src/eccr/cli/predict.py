@@ -54,6 +54,11 @@ def command(
         ),
     ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Documents per model call.")] = 32,
+    forward_batch: Annotated[
+        int | None,
+        typer.Option("--forward-batch", min=1, help="Transformers: windows per forward pass, sorted by "
+                     "length (default: twice the training batch size)."),
+    ] = None,
     engine: Annotated[
         str, typer.Option("--engine", help="'local' (this process) or 'ray' (a Ray cluster; eccr[scale]).")
     ] = "local",
@@ -91,10 +96,12 @@ def command(
             progress=not quiet,
             allow_misaligned_tokenizer=allow_misaligned,
             trust_remote_code=trust_remote_code,
+            forward_batch_size=forward_batch,
         )
     else:
         summary = _predict_local(
-            model_dir, units, stdin, out, fmt, batch_size, device, quiet, allow_misaligned, trust_remote_code
+            model_dir, units, stdin, out, fmt, batch_size, device, quiet, allow_misaligned, trust_remote_code,
+            forward_batch,
         )
     if summary.failures and not summary.documents:  # nothing predicted: an error that stopped the run
         for failure in summary.failures[1:]:
@@ -127,6 +134,7 @@ def _predict_local(
     quiet: bool,
     allow_misaligned: bool,
     trust_remote_code: bool,
+    forward_batch: int | None = None,
 ) -> PredictSummary:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -145,6 +153,7 @@ def _predict_local(
         device=device,
         allow_misaligned_tokenizer=allow_misaligned,
         trust_remote_code=trust_remote_code,
+        forward_batch_size=forward_batch,
     )
     with Progress(
         TextColumn("predicting"),

@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from eccr.corpus.types import Corpus, Document
 from eccr.errors import ConfigError, Location
@@ -559,6 +559,8 @@ def cross_validate(
         config.write(out)
         plan.write(out / FOLDS_FILE)
     extra = read_corpus_config(config.extra_train, "extra_train") if config.extra_train else None
+    # before any training: the E126 warning (test documents in the pretraining text) comes at the start
+    pretraining = _pretraining_record(config, corpus, plan)
     bar = _Progress(progress, plan.k, console, f"cv {config.model.spec}")
     results = []
     with bar.running():
@@ -567,7 +569,7 @@ def cross_validate(
             results.append(run_fold(corpus, fold, config, fold_dir, bar, extra=extra))
             bar.advance()
     return finish_cv(corpus, config, plan, results, started_at=started_at,
-                     wall_s=time.perf_counter() - started, out_dir=out)
+                     wall_s=time.perf_counter() - started, out_dir=out, pretraining=pretraining)
 
 
 def finish_cv(
@@ -579,11 +581,13 @@ def finish_cv(
     started_at: str,
     wall_s: float,
     out_dir: Path | None,
+    pretraining: dict[str, Any] | Literal["check"] | None = "check",
 ) -> CVResult:
     """Pool the folds' test predictions, summarise the folds and write the run-level files of ``out_dir``.
 
     The run-level files are ``predictions.jsonl`` and ``gold.jsonl`` (every document, predicted by the fold
-    that held it out, in fold order) and ``summary.json``/``.md``/``.csv``.
+    that held it out, in fold order) and ``summary.json``/``.md``/``.csv``. ``pretraining`` is the summary's
+    pretraining record when the caller checked it before training; ``"check"`` checks it here.
     """
     from eccr.metrics import score, summarize_folds
 
@@ -591,8 +595,9 @@ def finish_cv(
     predicted = Corpus((d for r in results for d in r.predictions), source=corpus.source)
     pooled = score(gold, predicted, p=tuple(config.p), by_length=True)
     summary = summarize_folds([r.report for r in results], pooled)
-    result = CVResult(config, plan, tuple(results), pooled, summary, wall_s, started_at, out_dir,
-                      _pretraining_record(config, corpus, plan))
+    if pretraining == "check":
+        pretraining = _pretraining_record(config, corpus, plan)
+    result = CVResult(config, plan, tuple(results), pooled, summary, wall_s, started_at, out_dir, pretraining)
     if out_dir is not None:
         from eccr.corpus.io import write_corpus
 

@@ -110,6 +110,7 @@ class Extractor:
         *,
         allow_misaligned_tokenizer: bool = False,
         trust_remote_code: bool = False,
+        forward_batch_size: int | None = None,
     ) -> Extractor:
         """Load a model directory (``eccr train``, ``eccr cv --save-models``, ``eccr export-onnx``).
 
@@ -121,13 +122,22 @@ class Extractor:
                 invariants on a text (``E079`` otherwise); only for kinds with a tokenizer.
             trust_remote_code: run code shipped with the model directory (only for directories you trust);
                 taken from the caller only, never from the directory (:func:`~eccr.models.base.load_model`).
+            forward_batch_size: windows per forward pass for kinds that batch them (``hf:``, ``onnx``,
+                ``scratch:``); default twice the batch size the model was trained with. Larger batches of
+                length-sorted windows are faster on a CPU with several cores and on a GPU; other kinds
+                ignore it.
 
         Raises:
-            ConfigError: ``E160`` for a device the model kind cannot use or that does not exist.
+            ConfigError: ``E160`` for a device the model kind cannot use or that does not exist; ``E161``
+                for a forward batch size below 1.
             ModelError: from :func:`~eccr.models.base.load_model` for a directory that is not a valid model.
         """
         _check_device(device)
+        if forward_batch_size is not None and forward_batch_size < 1:
+            raise ConfigError("E161", f"forward batch size must be at least 1, got {forward_batch_size}")
         model = load_model(model_dir, trust_remote_code=trust_remote_code)
+        if forward_batch_size is not None and hasattr(model, "forward_batch_size"):
+            model.forward_batch_size = forward_batch_size
         if allow_misaligned_tokenizer:
             if not hasattr(model, "allow_misaligned_tokenizer"):
                 raise ConfigError(

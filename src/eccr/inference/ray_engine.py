@@ -48,6 +48,7 @@ def predict_with_ray(
     progress: bool = True,
     allow_misaligned_tokenizer: bool = False,
     trust_remote_code: bool = False,
+    forward_batch_size: int | None = None,
 ) -> PredictSummary:
     """Predict ``units`` with the model in ``model_dir`` on Ray and write JSONL to ``out`` (see the module).
 
@@ -91,6 +92,7 @@ def predict_with_ray(
             progress,
             allow_misaligned_tokenizer,
             trust_remote_code,
+            forward_batch_size,
         ).iter_rows()
         _write(rows, units, out, summary)
         summary.seconds = time.perf_counter() - started
@@ -110,6 +112,7 @@ def _dataset(
     progress: bool,
     allow_misaligned_tokenizer: bool,
     trust_remote_code: bool,
+    forward_batch_size: int | None = None,
 ) -> Any:
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True  # outputs in input order, as the local engine
@@ -133,6 +136,7 @@ def _dataset(
                 "batch_size": batch_size,
                 "allow_misaligned_tokenizer": allow_misaligned_tokenizer,
                 "trust_remote_code": trust_remote_code,
+                "forward_batch_size": forward_batch_size,
             },
             batch_size=batch_size,
             batch_format="default",
@@ -193,6 +197,7 @@ class ExtractorActor:
         batch_size: int,
         allow_misaligned_tokenizer: bool = False,
         trust_remote_code: bool = False,
+        forward_batch_size: int | None = None,
     ) -> None:
         from eccr.inference.extractor import Extractor
 
@@ -202,6 +207,7 @@ class ExtractorActor:
             device=device,
             allow_misaligned_tokenizer=allow_misaligned_tokenizer,
             trust_remote_code=trust_remote_code,
+            forward_batch_size=forward_batch_size,
         )
         self.batch_size = batch_size
 

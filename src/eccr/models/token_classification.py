@@ -167,6 +167,9 @@ class TokenClassificationModel(ConceptModel):
         self.uses_lora = False
         #: Train or predict even when the tokenizer violates the aligner's invariants (``E079`` otherwise).
         self.allow_misaligned_tokenizer = self.opts.allow_misaligned_tokenizer
+        #: windows per forward pass at prediction; ``None``: twice the training ``batch_size`` (a runtime
+        #: setting of whoever predicts, e.g. ``Extractor.load(forward_batch_size=…)``, never saved)
+        self.forward_batch_size: int | None = None
         #: How the tokenizer was obtained and checked (``eccr-tokenizer.json``).
         self.tokenizer_record: dict[str, Any] = {}
 
@@ -334,7 +337,8 @@ class TokenClassificationModel(ConceptModel):
     def window_scores(self, encoded: Sequence[EncodedDocument]) -> list[list[np.ndarray]]:
         """Model logits (``(positions, labels)``, float32) for every window of every encoded document.
 
-        Windows are batched by length (padded on the tokenizer's side) and scored by :meth:`batch_logits`;
+        Windows are sorted by length, batched ``forward_batch_size`` at a time (padded on the tokenizer's
+        side) and scored by :meth:`batch_logits`;
         padding rows are cut off again by the attention mask, so each array has exactly the window's length.
         """
         from eccr.models import hf_common
@@ -344,7 +348,7 @@ class TokenClassificationModel(ConceptModel):
         order = sorted(range(len(flat)), key=lambda j: len(flat[j][2].input_ids))
         out: list[list[np.ndarray | None]] = [[None] * len(enc.windows) for enc in encoded]
         collate = self._collator()
-        size = max(1, self.opts.batch_size * 2)
+        size = self.forward_batch_size or max(1, self.opts.batch_size * 2)
         batches = [order[b : b + size] for b in range(0, len(order), size)]
         progress = hf_common.progress(batches, "predicting", enabled=self.opts.progress and len(batches) > 20)
         with self.inference_mode():

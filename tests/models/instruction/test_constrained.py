@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import unicodedata
 
 import pytest
@@ -143,6 +144,60 @@ def test_constrained_beam_search_and_prompt_lookup_stay_faithful(random_decoder,
             prompt_lookup=3, constrained=True)):
         run = generate(random_decoder, tokenizer, prompts, sentences, settings_, constraint)
         assert [parse_marked(a.text)[0] for a in run.answers] == sentences
+
+
+def _random_path(automaton, data, steps: int) -> list[int]:
+    state, ids = automaton.start, []
+    for _ in range(steps):
+        allowed = automaton.allowed(state)
+        if not allowed:
+            break
+        ids.append(data.draw(st.sampled_from(sorted(allowed))))
+        state = automaton.advance(state, ids[-1])
+    return ids
+
+
+def _full_mask(constraint, sentence: str, generated: list[int], scores: torch.Tensor) -> torch.Tensor:
+    """The reference: a fresh automaton, every token but the allowed ones set to -inf."""
+    automaton = constraint.automaton(sentence)
+    state = automaton.run(generated)
+    if state is None:
+        return scores
+    allowed = automaton.allowed(state)
+    if automaton.accepts(state) or not allowed:
+        allowed += sorted(constraint.table.eos_ids)
+    expected = torch.full_like(scores, -torch.inf)
+    expected[allowed] = scores[allowed]
+    return expected
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(docs=st.lists(marked_sentences(), min_size=2, max_size=2), data=st.data())
+def test_the_processors_caches_give_exactly_the_full_mask_in_any_call_order(constraint, docs, data):
+    """Prefixes in any order (assisted decoding verifies drafts position by position and rolls rejected
+    ones back), stray tokens included: every row's scores equal a fresh full mask; greedy: the same choice."""
+    automata = [constraint.automaton(d.text) for d in docs]
+    paths = [_random_path(a, data, 12) for a in automata]
+    vocab = len(constraint.table.pieces)
+    processors = {g: MarkerConstraint(automata, prompt_length=1, greedy=g) for g in (False, True)}
+    for _ in range(data.draw(st.integers(1, 12))):
+        k = data.draw(st.integers(0, min(len(p) for p in paths)))
+        rows = [p[:k] for p in paths]
+        if k and data.draw(st.booleans()):
+            rows[data.draw(st.integers(0, 1))][-1] = data.draw(st.integers(0, vocab - 1))
+        input_ids = torch.tensor([[0, *r] for r in rows])
+        scores = torch.randn(2, vocab)
+        expected = torch.stack([_full_mask(constraint, d.text, r, s) for d, r, s in zip(docs, rows, scores,
+                                                                                           strict=True)])
+        assert torch.equal(processors[False](input_ids, scores), expected)
+        greedy = processors[True](input_ids, scores)
+        assert torch.equal(greedy.argmax(dim=-1), expected.argmax(dim=-1))
+
+
+def test_the_processor_takes_no_keyword_arguments_and_its_signature_is_precomputed(constraint):
+    processor = MarkerConstraint([constraint.automaton("発熱")], prompt_length=1)
+    assert list(inspect.signature(processor.__call__).parameters) == ["input_ids", "scores"]
+    assert "__signature__" in vars(MarkerConstraint.__call__)  # LogitsProcessorList inspects it every call
 
 
 def test_the_processor_masks_only_when_the_best_token_is_not_allowed(constraint):

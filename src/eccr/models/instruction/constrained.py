@@ -16,8 +16,11 @@ enter is *viable* — some continuation still reaches the end — so it can neve
 Per step, :meth:`CopyAutomaton.allowed` walks the vocabulary trie (:class:`~eccr.models.instruction.
 vocabulary.TokenTrie`) only along bytes the state accepts: the next one or two bytes of the sentence and
 the marker/escape bytes, so the cost depends on the length of the matching tokens, not on the vocabulary
-size. Under greedy decoding :class:`MarkerConstraint` first checks the model's own choice and walks the trie
-only when that choice is not allowed — a trained model copies, so most steps cost one table lookup.
+size. Under greedy decoding :class:`MarkerConstraint` first checks the model's own choice and masks only
+when that choice is not allowed — a trained model copies, so most steps cost one table lookup. Token and
+byte transitions are memoised per automaton and each state's allowed ids are computed once: assisted
+(prompt-lookup) decoding asks about the same states many times — once per draft token when it proposes
+drafts (with constant scores, so always a full mask) and once per position when it verifies them.
 
 If generation stops before the answer is complete (the token budget ran out, or the vocabulary cannot spell
 the next byte), :meth:`CopyAutomaton.completion` finishes it: the rest of the sentence, escaped, and ``##``
@@ -26,6 +29,7 @@ if a concept is open. So every answer reads back to the sentence exactly.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -43,6 +47,7 @@ _SPECIAL = (BACKSLASH, AT, HASH)
 _ALWAYS = (*_SPECIAL, ord("n"), ord("r"))
 
 State = tuple[int, int, int, bool]
+_UNSEEN: Any = object()  # a memo's "not computed yet" (None means "not allowed")
 
 
 class CopyAutomaton:
@@ -52,6 +57,11 @@ class CopyAutomaton:
         self.source = sentence.encode("utf-8")
         self.table = table
         self.trie = trie
+        #: memos: (state, byte) -> viable state or None; (state, token) -> state or None
+        self._moves: dict[tuple[State, int], State | None] = {}
+        self._next: dict[tuple[State, int], State | None] = {}
+        #: per position of the sentence, the bytes a state there may accept (see :meth:`_walk`)
+        self._bytes_at = [tuple({*_ALWAYS, *self.source[p : p + 2]}) for p in range(len(self.source) + 1)]
 
     @property
     def start(self) -> State:
@@ -81,6 +91,17 @@ class CopyAutomaton:
         after = self._literal(pos, mode, pending, started)  # the pending @ or # was a literal character
         return None if after is None else self.step(after, byte)
 
+    def move(self, state: State, byte: int) -> State | None:
+        """:meth:`step`, kept only when the state it enters is :meth:`viable` (memoised)."""
+        key = (state, byte)
+        after = self._moves.get(key, _UNSEEN)
+        if after is _UNSEEN:
+            after = self.step(state, byte)
+            if after is not None and not self.viable(after):
+                after = None
+            self._moves[key] = after
+        return after  # type: ignore[return-value]
+
     def viable(self, state: State) -> bool:
         """Whether some continuation of ``state`` is a complete, valid output."""
         pos, mode, pending, _ = state
@@ -108,7 +129,15 @@ class CopyAutomaton:
 
     # --- tokens --------------------------------------------------------------------------------------
     def advance(self, state: State, token: int) -> State | None:
-        """The state after ``token``, or ``None`` when it is not allowed there."""
+        """The state after ``token``, or ``None`` when it is not allowed there (memoised per state and token:
+        assisted decoding checks the same draft tokens from the same states again and again)."""
+        key = (state, token)
+        after = self._next.get(key, _UNSEEN)
+        if after is _UNSEEN:
+            after = self._next[key] = self._advance(state, token)
+        return after  # type: ignore[return-value]
+
+    def _advance(self, state: State, token: int) -> State | None:
         pieces = self.table.pieces
         piece = pieces[token] if 0 <= token < len(pieces) else None
         if not piece:
@@ -119,8 +148,8 @@ class CopyAutomaton:
             if token in self.table.strippable:
                 piece = piece[1:]
         for byte in piece:
-            state = self.step(state, byte)  # type: ignore[assignment]
-            if state is None or not self.viable(state):
+            state = self.move(state, byte)  # type: ignore[assignment]
+            if state is None:
                 return None
         return state
 
@@ -140,7 +169,12 @@ class CopyAutomaton:
         return found
 
     def _walk(self, node: int, state: State, found: list[int], keep: Any) -> None:
-        children, tokens, source = self.trie.children, self.trie.tokens, self.source
+        """Collect the tokens below trie ``node`` whose bytes :meth:`move` accepts from ``state``.
+
+        Only the bytes a state can accept are tried: the next two bytes of the sentence (a character, or the
+        character after a pending ``@``/``#``) and the marker and escape bytes.
+        """
+        children, tokens, bytes_at, move = self.trie.children, self.trie.tokens, self._bytes_at, self.move
         stack = [(node, state)]
         while stack:
             node, state = stack.pop()
@@ -150,16 +184,12 @@ class CopyAutomaton:
             kids = children[node]
             if not kids:
                 continue
-            pos = state[0]
-            candidates = set(_ALWAYS)
-            candidates.update(source[pos : pos + 2])
-            for byte in candidates:
+            for byte in bytes_at[state[0]]:
                 child = kids.get(byte)
-                if child is None:
-                    continue
-                after = self.step(state, byte)
-                if after is not None and self.viable(after):
-                    stack.append((child, after))
+                if child is not None:
+                    after = move(state, byte)
+                    if after is not None:
+                        stack.append((child, after))
 
     def completion(self, state: State) -> bytes:
         """The bytes that finish a valid output from ``state`` (empty when it may already end)."""
@@ -205,10 +235,15 @@ class MarkerConstraint:
         greedy: under greedy search, keep the scores untouched when the model's best token is allowed
             (same result as masking, at a fraction of the cost).
 
-    The state of each row is cached with the tokens that led to it; a call whose tokens share a prefix with
-    the cached ones (the usual case; prompt-lookup decoding rolls rejected drafts back) resumes from there.
-    Rows that have ended (an EOS among their tokens) or whose tokens are not allowed (unverified draft
-    tokens of assisted decoding, which are discarded anyway) are left alone.
+    A row's scores are masked to the tokens allowed after its generated tokens (EOS too when the answer may
+    end, or when nothing is spellable: the completion finishes the answer). Rows that have ended (EOS or
+    padding among their tokens) or whose tokens are not allowed (unverified draft tokens of assisted
+    decoding, which are discarded anyway) are left alone.
+
+    Per-call cost, which assisted decoding pays once per draft position: each row keeps the path of states
+    it has walked (:meth:`state`); the allowed ids of a state are computed once, as an index tensor
+    (:meth:`allowed_ids`); ``__call__`` takes exactly ``(input_ids, scores)`` and carries a precomputed
+    signature, so ``LogitsProcessorList``'s ``inspect.signature`` on every call is a lookup.
     """
 
     def __init__(self, automata: Sequence[CopyAutomaton], prompt_length: int, *, num_beams: int = 1,
@@ -217,56 +252,85 @@ class MarkerConstraint:
         self.prompt_length = prompt_length
         self.num_beams = num_beams
         self.greedy = greedy
-        self._cache: dict[int, tuple[list[int], list[State]]] = {}
+        self.eos = self.automata[0].table.eos_ids if self.automata else frozenset()
+        self._paths: dict[int, tuple[list[int], list[State]]] = {}
+        self._allowed: dict[tuple[int, State], Any] = {}
 
     def state(self, row: int, generated: list[int]) -> State | None:
+        """The state after ``generated`` (``None``: not allowed), from the row's cached path.
+
+        The path holds the tokens walked so far and the state after each prefix of them: a prefix of it
+        (assisted decoding verifies its drafts one position at a time) is a lookup; tokens that leave it (a
+        rejected draft rolled back) are walked from the longest common prefix.
+        """
         automaton = self.automata[row // self.num_beams]
-        tokens, states = self._cache.setdefault(row, ([], [automaton.start]))
-        k = len(tokens)
-        if generated[:k] != tokens:
-            k = 0
-            while k < len(tokens) and k < len(generated) and tokens[k] == generated[k]:
-                k += 1
-            del tokens[k:]
-            del states[k + 1 :]
+        tokens, states = self._paths.setdefault(row, ([], [automaton.start]))
+        n = len(generated)
+        if n <= len(tokens) and tokens[:n] == generated:
+            return states[n]
+        k = len(tokens) if generated[: len(tokens)] == tokens else _common_prefix(tokens, generated)
+        del tokens[k:]
+        del states[k + 1 :]
+        state = states[k]
         for token in generated[k:]:
-            after = automaton.advance(states[-1], token)
-            if after is None:
+            state = automaton.advance(state, token)  # type: ignore[assignment]
+            if state is None:
                 return None
             tokens.append(token)
-            states.append(after)
-        return states[-1]
+            states.append(state)
+        return state
+
+    def allows(self, row: int, state: State, token: int) -> bool:
+        """Whether ``token`` may follow ``state`` in ``row`` (EOS: when the answer may end there)."""
+        automaton = self.automata[row // self.num_beams]
+        if token in self.eos:
+            return automaton.accepts(state)
+        return automaton.advance(state, token) is not None
+
+    def allowed_ids(self, row: int, state: State, device: Any) -> Any:
+        """The ids a masked row keeps after ``state``, as a tensor on ``device`` (computed once per state)."""
+        import torch
+
+        index = row // self.num_beams
+        key = (index, state)
+        ids = self._allowed.get(key)
+        if ids is None or ids.device != device:
+            automaton = self.automata[index]
+            allowed = automaton.allowed(state)
+            if automaton.accepts(state) or not allowed:  # nothing spellable: end here, completion finishes
+                allowed.extend(self.eos)
+            ids = self._allowed[key] = torch.tensor(sorted(allowed), dtype=torch.long, device=device)
+        return ids
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
         import torch
 
-        eos = self.automata[0].table.eos_ids if self.automata else frozenset()
         generated = input_ids[:, self.prompt_length :].tolist()
         best = scores.argmax(dim=-1).tolist() if self.greedy else None
-        masked = None
+        masks = []
         for row, tokens in enumerate(generated):
-            if any(t in eos for t in tokens):
-                continue
             state = self.state(row, tokens)
-            if state is None:
+            if state is None or (best is not None and self.allows(row, state, best[row])):
                 continue
-            automaton = self.automata[row // self.num_beams]
-            if best is not None:
-                choice = best[row]
-                if choice in eos:
-                    if automaton.accepts(state):
-                        continue
-                elif automaton.advance(state, choice) is not None:
-                    continue
-            allowed = automaton.allowed(state)
-            if automaton.accepts(state) or not allowed:  # nothing spellable: end here, completion finishes
-                allowed.extend(eos)
-            if masked is None:
-                masked = scores.clone()
-            keep = masked[row, allowed].clone()
-            masked[row] = -torch.inf
-            masked[row, allowed] = keep
-        return scores if masked is None else masked
+            masks.append((row, self.allowed_ids(row, state, scores.device)))
+        if not masks:
+            return scores
+        every = len(masks) == len(generated)
+        masked = torch.full_like(scores, -torch.inf) if every else scores.clone()
+        for row, ids in masks:
+            target = masked[row] if every else masked[row].fill_(-torch.inf)
+            target.index_copy_(0, ids, scores[row].index_select(0, ids))
+        return masked
+
+    __call__.__signature__ = inspect.signature(__call__)  # type: ignore[attr-defined]
+
+
+def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    """The length of the longest common prefix of ``a`` and ``b``."""
+    for k, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x != y:
+            return k
+    return min(len(a), len(b))
 
 
 class CopyConstraint:
