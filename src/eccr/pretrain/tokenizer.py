@@ -414,30 +414,15 @@ def load_tokenizer(name_or_path: str | Path, *, byte_fallback: bool | None = Non
 
 
 def read_texts(path: str | Path, *, field: str = "text") -> list[str]:
-    """Training texts from a ``.jsonl`` file (one object per line, key ``field``) or a plain text file
-    (one text per non-empty line).
+    """The texts of one pretraining source, read by :func:`eccr.pretrain.texts.read_pretraining_texts`:
+    a ``.jsonl`` file (one object per line, key ``field``), a plain text file (one text per non-empty line),
+    a directory of ``.txt`` files or any eccr corpus.
 
     Raises:
-        ConfigError: ``E043`` when the file does not exist.
-        InputError: ``E084`` naming the file and line of a JSON line without a string ``field``.
+        ConfigError: ``E043`` when the path does not exist.
+        InputError: ``E084`` naming the file and line of a JSON line without a string ``field``; ``E120``
+            for a source without text; ``E001`` for bytes that are not UTF-8.
     """
-    p = Path(path)
-    if not p.exists():
-        raise ConfigError("E043", f"input {p} does not exist")
-    texts = []
-    with p.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            if p.suffix.lower() != ".jsonl":
-                texts.append(line.rstrip("\n"))
-                continue
-            try:
-                value = json.loads(line).get(field)
-            except (json.JSONDecodeError, AttributeError):
-                value = None
-            if not isinstance(value, str):
-                raise InputError("E084", f"line is not a JSON object with a string {field!r}",
-                                 Location(file=str(p), line=number))
-            texts.append(value)
-    return texts
+    from eccr.pretrain.texts import read_pretraining_texts
+
+    return read_pretraining_texts([path], field=field).texts
