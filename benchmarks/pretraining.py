@@ -15,6 +15,8 @@ Every step is the ``eccr`` command a user would type (printed before it runs), t
 4. on MedTxt-CR ``d[certainty=positive]`` and MRNER-disease: both transformer runs, the character CRF on the
    same folds, and ``eccr compare`` between the two transformer runs.
 
+Figures (2 shared cores, 1,200 MLM steps): docs/pretraining.md, "With and without pretraining".
+
 Usage::
 
     OMP_NUM_THREADS=2 .venv/bin/python benchmarks/pretraining.py --out /tmp/eccr-pretraining
