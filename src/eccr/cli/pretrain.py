@@ -113,9 +113,6 @@ def command(
     exclude: Annotated[list[str] | None, typer.Option(
         "--exclude", help="Labelled corpus whose documents (and long sentences) are removed from the text. "
                           "Repeatable.")] = None,
-    select: Annotated[str | None, typer.Option(
-        "--select", help="Accepted for symmetry with other commands; exclusion compares whole texts, so "
-                         "spans do not matter.")] = None,
     unit: Annotated[Unit | None, typer.Option("--unit", help="Plain text: a document per line or per file.")
                     ] = None,
     field: Annotated[str | None, typer.Option("--field", help="JSONL field holding the text.")] = None,
@@ -158,7 +155,6 @@ def command(
     from eccr.pretrain.run import PretrainOptions, pretrain
     from eccr.pretrain.texts import read_pretraining_texts
 
-    del select  # exclusion compares texts; the option exists so corpus commands can be pasted unchanged
     values: dict[str, Any] = read_config(config) if config is not None else {}
     given = {
         "tokenizer": tokenizer, "from_scratch": from_scratch, "continue_from": continue_from,
