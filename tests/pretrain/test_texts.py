@@ -8,7 +8,7 @@ import pytest
 
 from eccr.corpus.types import Document
 from eccr.errors import ConfigError, InputError
-from eccr.pretrain.texts import exclude_overlapping, read_pretraining_texts
+from eccr.pretrain.texts import exclude_corpora, exclude_overlapping, read_pretraining_texts
 
 
 def test_lines_bom_crlf_and_blank_lines(tmp_path):
@@ -141,3 +141,20 @@ def test_exclude_overlapping_removes_duplicates_and_shared_sentences(tmp_path):
     assert kept.exclusion.counts() == {"candidates": 4, "duplicate": 1, "shared-sentence": 1, "kept": 2}
     again = exclude_overlapping(kept, [Document("t2", "無関係の文。")])
     assert [(s.documents, s.removed) for s in again.sources] == [(2, 1), (2, 2)]
+
+
+def test_exclude_corpora_reads_the_labelled_corpus_and_refuses_an_empty_result(tmp_path):
+    from eccr.corpus.io import write_corpus
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("胸部CTで両側肺野にすりガラス影を認めた。抗菌薬を開始した。\n頭部MRIでは異常を認めなかった。\n",
+                     encoding="utf-8")
+    corpus = tmp_path / "gold.jsonl"
+    write_corpus([Document("t1", "胸部ＣＴで両側肺野にすりガラス影を認めた。抗菌薬を開始した。")], corpus)
+    texts = read_pretraining_texts([notes])
+    assert exclude_corpora(texts, []) is texts
+    kept = exclude_corpora(texts, [corpus])
+    assert [d.id for d in kept.documents] == ["notes.txt:2"] and kept.exclusion.counts()["duplicate"] == 1
+    with pytest.raises(InputError) as err:
+        exclude_corpora(read_pretraining_texts([corpus]), [corpus])
+    assert err.value.code == "E125" and str(corpus) in str(err.value)

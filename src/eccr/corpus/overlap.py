@@ -51,6 +51,7 @@ __all__ = [
     "find_overlaps",
     "normalize_for_overlap",
     "remove_overlapping",
+    "sentence_keys",
 ]
 
 #: Default minimum length (normalised characters) of a sentence that counts as shared.
@@ -68,7 +69,9 @@ def normalize_for_overlap(text: str) -> str:
     return "".join(unicodedata.normalize("NFKC", text).split())
 
 
-def _sentences(text: str, min_chars: int) -> set[str]:
+def sentence_keys(text: str, min_chars: int = MIN_SENTENCE_CHARS) -> set[str]:
+    """The normalised sentences of ``text`` (eccr's segmenter) of at least ``min_chars`` characters: what
+    two documents must share to *share a sentence*."""
     keys = (normalize_for_overlap(text_of(text, s)) for s in segment(text))
     return {k for k in keys if len(k) >= min_chars}
 
@@ -151,13 +154,13 @@ class OverlapIndex:
         self._sentences: dict[str, list[str]] = {}
         for doc in reference:
             self._texts.setdefault(normalize_for_overlap(doc.text), []).append(doc.id)
-            for key in _sentences(doc.text, min_sentence_chars):
+            for key in sentence_keys(doc.text, min_sentence_chars):
                 self._sentences.setdefault(key, []).append(doc.id)
 
     def match(self, document: Document) -> Overlap | None:
         """How ``document`` overlaps the reference, or ``None`` when it does not."""
         duplicates = self._texts.get(normalize_for_overlap(document.text))
-        shared = [k for k in _sentences(document.text, self.min_sentence_chars) if k in self._sentences]
+        shared = [k for k in sentence_keys(document.text, self.min_sentence_chars) if k in self._sentences]
         if duplicates:
             return Overlap(document.id, "duplicate", tuple(sorted(set(duplicates))), len(shared))
         if shared:

@@ -32,8 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from eccr.atomic import atomic_write_text
-from eccr.corpus.overlap import MIN_SENTENCE_CHARS, normalize_for_overlap
-from eccr.corpus.segment import segment, text_of
+from eccr.corpus.overlap import MIN_SENTENCE_CHARS, normalize_for_overlap, sentence_keys
 from eccr.corpus.types import Document
 from eccr.errors import Location, ModelError
 
@@ -66,8 +65,8 @@ def fingerprint(text: str) -> str:
 
 
 def _sentence_fingerprints(text: str, min_chars: int) -> set[str]:
-    keys = (normalize_for_overlap(text_of(text, s)) for s in segment(text))
-    return {hashlib.sha256(k.encode("utf-8")).hexdigest()[:_HEX_DIGITS] for k in keys if len(k) >= min_chars}
+    keys = sentence_keys(text, min_chars)
+    return {hashlib.sha256(k.encode("utf-8")).hexdigest()[:_HEX_DIGITS] for k in keys}
 
 
 @dataclass(frozen=True)

@@ -175,20 +175,6 @@ def _as_texts(texts: Any) -> Any:
     return PretrainingTexts(documents, (source,))
 
 
-def _excluded(texts: Any, corpora: Sequence[str]) -> Any:
-    if not corpora:
-        return texts
-    from eccr.corpus.io import read_documents
-    from eccr.pretrain.texts import exclude_overlapping
-
-    reference = [doc for path in corpora for doc in read_documents(path)]
-    kept = exclude_overlapping(texts, reference)
-    if not kept.documents:
-        raise InputError("E130", f"every pretraining document overlaps the excluded corpora "
-                         f"({', '.join(corpora)}); nothing is left to pretrain on")
-    return kept
-
-
 def check_out_dir(out: Path, resume: bool) -> str | None:
     """The checkpoint to resume from (``None``: a fresh start), or ``E134`` when ``out`` cannot be used.
 
@@ -308,13 +294,15 @@ def pretrain(texts: Any, out: str | Path, options: PretrainOptions, *, callbacks
         log: called with a line of news before training (what ``exclude`` removed).
 
     Raises:
-        ConfigError, InputError, ModelError: ``E120``/``E130``–``E139`` (see ``docs/errors.md``), before
-            anything is written.
+        ConfigError, InputError, ModelError: ``E120``, ``E125``, ``E130``–``E139`` (see ``docs/errors.md``),
+            before anything is written.
     """
     options.check()
     out = Path(out)
     checkpoint = check_out_dir(out, options.resume)
-    texts = _excluded(_as_texts(texts), options.exclude)
+    from eccr.pretrain.texts import exclude_corpora
+
+    texts = exclude_corpora(_as_texts(texts), options.exclude)
     news = describe_exclusion(texts, options.exclude)
     if log is not None and news is not None:
         log(news)

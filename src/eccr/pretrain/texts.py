@@ -50,7 +50,8 @@ from eccr.corpus.overlap import OverlapIndex, OverlapReport
 from eccr.corpus.types import Document
 from eccr.errors import ConfigError, InputError, Location
 
-__all__ = ["PretrainingTexts", "TextSource", "Unit", "exclude_overlapping", "read_pretraining_texts"]
+__all__ = ["PretrainingTexts", "TextSource", "Unit", "exclude_corpora", "exclude_overlapping",
+           "read_pretraining_texts"]
 
 Unit = Literal["auto", "line", "file"]
 UNITS: tuple[str, ...] = ("auto", "line", "file")
@@ -151,6 +152,24 @@ def exclude_overlapping(texts: PretrainingTexts, reference: Sequence[Document]) 
     sources = tuple(replace(s, removed=s.removed + n) for s, n in zip(texts.sources, per_source, strict=True))
     kept = tuple(d for d in texts.documents if d.id not in removed)
     return PretrainingTexts(kept, sources, report)
+
+
+def exclude_corpora(texts: PretrainingTexts, corpora: Sequence[str | Path]) -> PretrainingTexts:
+    """:func:`exclude_overlapping` against every document of the labelled ``corpora`` (``--exclude``; whole
+    texts are compared, so no span selection applies).
+
+    Raises:
+        InputError: ``E125`` when nothing is left.
+    """
+    if not corpora:
+        return texts
+    from eccr.corpus.io import read_documents
+
+    kept = exclude_overlapping(texts, [doc for corpus in corpora for doc in read_documents(corpus)])
+    if not kept.documents:
+        raise InputError("E125", f"every pretraining document overlaps the excluded corpora "
+                         f"({', '.join(map(str, corpora))}); nothing is left to pretrain on")
+    return kept
 
 
 def _source_of_documents(texts: PretrainingTexts) -> dict[str, int]:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eccr.errors import ConfigError, InputError, Location
+from eccr.errors import ConfigError, Location
 
 __all__ = [
     "MODELS",
@@ -223,15 +223,10 @@ def pretrain_tokenizer(
     """
     from eccr.atomic import atomic_directory
     from eccr.pretrain.provenance import write_provenance
-    from eccr.pretrain.texts import exclude_overlapping, read_pretraining_texts
+    from eccr.pretrain.texts import exclude_corpora, read_pretraining_texts
 
     target = check_output_directory(out)
-    texts = read_pretraining_texts(paths, unit=unit, field=field)  # type: ignore[arg-type]
-    if exclude:
-        texts = exclude_overlapping(texts, _reference_documents(exclude))
-        if not texts.documents:
-            raise InputError("E125", f"every pretraining document overlaps the excluded corpora "
-                             f"({', '.join(map(str, exclude))}); nothing is left to train on")
+    texts = exclude_corpora(read_pretraining_texts(paths, unit=unit, field=field), exclude)  # type: ignore[arg-type]
     if byte_fallback is None:
         byte_fallback = model != "char"
     settings = {"model": model, "vocab_size": vocab_size, "byte_fallback": byte_fallback,
@@ -251,12 +246,3 @@ def pretrain_tokenizer(
                                        encoding="utf-8")
         outcome = check(tmp) if check is not None else None
     return TokenizerTraining(str(target), settings, texts, statistics, seconds, outcome)
-
-
-def _reference_documents(corpora: Sequence[str | Path]) -> list[Any]:
-    from eccr.corpus.io import read_corpus
-
-    documents: list[Any] = []
-    for corpus in corpora:
-        documents.extend(read_corpus(corpus))
-    return documents
